@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test`. Each creates .venv and installs
+# what it needs from this repository's own setup.cfg; a stamp file skips the install when
+# setup.cfg has not changed since.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PRESET ?= shakespeare-char
+
+.PHONY: run test lint bench clean help
+
+help:
+	@echo "make run    create .venv, install tfllm, train the default preset ($(PRESET))"
+	@echo "make test   create .venv, install tfllm[dev], run the test suite"
+	@echo "make bench  run benchmarks/train_throughput.py (tfllm vs keras-hub)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.stamp-run: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.stamp-dev: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.stamp-run
+
+run: $(VENV)/.stamp-run
+	$(BIN)/tfllm train --preset $(PRESET)
+
+test: $(VENV)/.stamp-dev
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.stamp-dev
+	$(BIN)/python benchmarks/train_throughput.py
+
+clean:
+	rm -rf runs/ build/ *.egg-info

@@ -1,0 +1,29 @@
+"""Errors a user can fix. The CLI turns these into one line on stderr and exit code 2.
+
+Each message says what is wrong, what was expected, and ends with `Received: name=value`. They
+subclass `ValueError` so library callers can catch them the ordinary way.
+"""
+
+
+class TfllmError(ValueError):
+    """Base class: bad input that the user can fix (not a bug in tfllm)."""
+
+
+class ConfigError(TfllmError):
+    """Unknown preset, unknown or ill-typed config key."""
+
+
+class CorpusError(TfllmError):
+    """Missing, empty or undecodable corpus."""
+
+
+class TokenizerError(TfllmError):
+    """Missing or malformed tokenizer files, or a tokenizer that does not match a model."""
+
+
+class ModelLoadError(TfllmError):
+    """A model directory that is missing, incomplete or corrupt."""
+
+
+class GenerationError(TfllmError):
+    """Invalid generation arguments (prompt, lengths, sampling parameters)."""
