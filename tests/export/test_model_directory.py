@@ -1,0 +1,67 @@
+"""The model directory: complete or absent, never half-written; loaded with checks."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tfllm.config import RunConfig
+from tfllm.errors import ModelLoadError
+from tfllm.export import load_model_dir, save_model_dir
+from tfllm.models import GPT
+from tfllm.tokenizers import CharTokenizer
+
+TOKENIZER = CharTokenizer.from_texts(["to be, or not to be: that is the question"])
+
+
+def tiny_gpt():
+    return GPT(vocabulary_size=TOKENIZER.vocabulary_size, sequence_length=8, num_layers=1,
+               num_heads=2, hidden_dim=8, intermediate_dim=16)
+
+
+def test_round_trip(tmp_path):
+    model = tiny_gpt()
+    ids = np.array([TOKENIZER.encode("to be, o")], dtype="int32")
+    x = {"token_ids": ids, "padding_mask": np.ones_like(ids, dtype=bool)}
+    expected = model(x)
+    path = save_model_dir(tmp_path / "m", model, TOKENIZER, RunConfig(), metrics={"loss": 1.5})
+    loaded = load_model_dir(path)
+    np.testing.assert_allclose(loaded.model(x), expected, atol=1e-6)
+    assert loaded.tokenizer.fingerprint == TOKENIZER.fingerprint
+    assert loaded.config == RunConfig() and loaded.metrics == {"loss": 1.5}
+    manifest = json.loads((path / "tfllm.json").read_text())
+    assert manifest["vocabulary_size"] == TOKENIZER.vocabulary_size
+    assert "loss" in (path / "README.md").read_text()
+
+
+def test_a_failed_save_keeps_the_previous_model_and_leaves_no_debris(tmp_path, monkeypatch):
+    path = save_model_dir(tmp_path / "m", tiny_gpt(), TOKENIZER, RunConfig(), metrics={"loss": 1.0})
+    before = (path / "model.keras").read_bytes()
+
+    class Exploding:
+        kind, vocabulary_size, fingerprint = "char", TOKENIZER.vocabulary_size, "x"
+
+        def save(self, directory):
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        save_model_dir(path, tiny_gpt(), Exploding(), RunConfig(), metrics={"loss": 9.0})
+    assert (path / "model.keras").read_bytes() == before
+    assert json.loads((path / "metrics.json").read_text()) == {"loss": 1.0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_saving_over_an_existing_model_replaces_it(tmp_path):
+    save_model_dir(tmp_path / "m", tiny_gpt(), TOKENIZER, RunConfig(), metrics={"loss": 1.0})
+    save_model_dir(tmp_path / "m", tiny_gpt(), TOKENIZER, RunConfig(), metrics={"loss": 2.0})
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text()) == {"loss": 2.0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_missing_pieces_are_named(tmp_path):
+    path = save_model_dir(tmp_path / "m", tiny_gpt(), TOKENIZER, RunConfig())
+    (path / "tfllm.json").unlink()
+    with pytest.raises(ModelLoadError, match="missing tfllm.json"):
+        load_model_dir(path)
+    with pytest.raises(ModelLoadError, match="not a file"):
+        load_model_dir(path / "config.json")

@@ -1,0 +1,206 @@
+"""The `tfllm` command: argument parsing only; every command calls one library function.
+
+TensorFlow is imported inside the command functions, never at module level, so `tfllm --help`
+and `tfllm presets` answer at once. Errors a user can fix (`tfllm.errors.TfllmError`) print one
+line on stderr and exit with code 2; set TFLLM_DEBUG=1 to see the traceback instead.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (the default prints the whole usage block first)."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {value}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, received {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, received {value}")
+    return value
+
+
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, received {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, received {value}")
+    return value
+
+
+def build_parser():
+    parser = _Parser(
+        prog="tfllm",
+        description="Train, evaluate and sample language models with Keras 3 on TensorFlow.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    train = commands.add_parser("train", help="train a preset and save the model")
+    train.add_argument("--preset", default="shakespeare-char", help="preset name (see `tfllm presets`)")
+    train.add_argument("--corpus", help="a UTF-8 .txt file or a folder of them (default: the preset's)")
+    train.add_argument("--encoding-errors", choices=("strict", "replace"),
+                       help="non-UTF-8 bytes: fail naming the file (strict) or replace them")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value, e.g. --set train.steps=500 (repeatable)")
+    train.add_argument("--run-dir", help="logs and checkpoints (default runs/NAME); re-use to resume")
+    train.add_argument("--output", help="final model directory (default saved_models/NAME)")
+    train.add_argument("--quiet", action="store_true", help="one line per evaluation, no progress bar")
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="measure a saved model on a corpus split")
+    evaluate.add_argument("--model", required=True, help="a model directory, e.g. saved_models/shakespeare-char")
+    evaluate.add_argument("--corpus", help="corpus to evaluate on (default: the one it was trained on)")
+    evaluate.add_argument("--split", default="validation", choices=("train", "validation", "test"))
+    evaluate.add_argument("--encoding-errors", default="strict", choices=("strict", "replace"))
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(handler=_evaluate)
+
+    generate = commands.add_parser("generate", help="continue a prompt with a saved model")
+    generate.add_argument("--model", required=True, help="a model directory")
+    generate.add_argument("--prompt", required=True, help="the text to continue")
+    generate.add_argument("--max-new-tokens", type=_positive_int, default=300)
+    generate.add_argument("--temperature", type=_non_negative_float, default=0.8,
+                          help="0 = greedy; higher = more varied (default 0.8)")
+    generate.add_argument("--top-k", type=_non_negative_int, default=0,
+                          help="sample among the k most likely tokens (0 = all)")
+    generate.add_argument("--seed", type=int, default=None, help="for reproducible samples")
+    generate.set_defaults(handler=_generate)
+
+    presets = commands.add_parser("presets", help="list the named configurations")
+    presets.add_argument("--json", action="store_true", help="print each preset's full config")
+    presets.set_defaults(handler=_presets)
+    return parser
+
+
+def _quiet_tensorflow():
+    # TensorFlow's C++ start-up chatter hides the one line a user needs; keep warnings and errors.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _train(args):
+    _quiet_tensorflow()
+    from tfllm.config import apply_overrides
+    from tfllm.presets import get_preset
+
+    config = get_preset(args.preset)
+    overrides = list(args.overrides)
+    if args.corpus:
+        overrides.append(f"data.corpus={args.corpus}")
+    if args.encoding_errors:
+        overrides.append(f"data.encoding_errors={args.encoding_errors}")
+    config = apply_overrides(config, overrides)
+
+    from tfllm.experiments import run_training
+
+    run_training(
+        config,
+        run_dir=args.run_dir,
+        output_dir=args.output,
+        verbose=2 if args.quiet else "auto",
+    )
+    return 0
+
+
+def _evaluate(args):
+    _quiet_tensorflow()
+    from tfllm.experiments import evaluate_model_dir
+
+    result = evaluate_model_dir(
+        args.model, corpus=args.corpus, split=args.split, encoding_errors=args.encoding_errors
+    )
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        print(
+            f"{result['split']} split of {result['corpus']} ({result['tokens']:,} tokens): "
+            f"loss {result['loss']:.4f}, perplexity {result['perplexity']:.3f}, "
+            f"bits_per_char {result['bits_per_char']:.4f}"
+        )
+    return 0
+
+
+def _generate(args):
+    _quiet_tensorflow()
+    from tfllm.export import load_model_dir
+    from tfllm.generation import generate
+
+    loaded = load_model_dir(args.model)
+    unknown = loaded.tokenizer.unknown_characters(args.prompt)
+    if unknown:
+        print(
+            f"tfllm generate: note: the prompt has characters outside the model's vocabulary "
+            f"({''.join(unknown)!r}); they were removed before generating.",
+            file=sys.stderr,
+        )
+    continuation = generate(
+        loaded.model,
+        loaded.tokenizer,
+        args.prompt,
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        seed=args.seed,
+        unknown="drop",
+    )
+    print(args.prompt + continuation)
+    return 0
+
+
+def _presets(args):
+    from tfllm.presets import list_presets
+
+    entries = list_presets()
+    if args.json:
+        print(json.dumps({name: config.to_dict() for name, _, config in entries}, indent=2))
+        return 0
+    width = max(len(name) for name, _, _ in entries)
+    for name, description, _ in entries:
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from tfllm.errors import TfllmError
+
+    try:
+        return args.handler(args)
+    except TfllmError as error:
+        if os.environ.get("TFLLM_DEBUG"):
+            raise
+        message = " ".join(str(error).split())  # one line, whatever the library wrote
+        print(f"tfllm {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        hint = " Run the same command again to resume from the last checkpoint." if args.command == "train" else ""
+        print(f"\ntfllm {args.command}: interrupted.{hint}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

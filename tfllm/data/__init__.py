@@ -1,0 +1,48 @@
+"""Corpora, splits and tf.data pipelines, given a tokenizer.
+
+- `load_corpus("shakespeare" | path)` -> `Corpus` of `Document`s split into train/validation/test
+  (`corpus.py`; the bundled plays in `shakespeare.py`, user files in `text_files.py`).
+- `tokenize_corpus_text(tokenizer, text)` -> int32 ids; `lm_dataset(ids, T, B, windows=...)` ->
+  batches of `({"token_ids", "padding_mask"}, labels, sample_weight)` (`lm_dataset.py`).
+
+Example:
+
+>>> from tfllm.data import lm_dataset, load_corpus, tokenize_corpus_text
+>>> from tfllm.tokenizers import CharTokenizer
+>>> corpus = load_corpus("shakespeare")
+>>> tokenizer = CharTokenizer.from_texts([doc.text for doc in corpus.train])
+>>> ids = tokenize_corpus_text(tokenizer, corpus.split_text("validation"))
+>>> batch = next(iter(lm_dataset(ids, 64, 8, windows="eval")))
+"""
+
+from tfllm.data.corpus import SPLITS, Corpus, load_corpus, split_document
+from tfllm.data.document import Document
+from tfllm.data.lm_dataset import WINDOWS, lm_dataset, tokenize_corpus_text
+from tfllm.data.shakespeare import (
+    TEST_PLAYS,
+    VALIDATION_PLAYS,
+    Play,
+    load_plays,
+    markdown_to_text,
+    split_plays,
+)
+from tfllm.data.text_files import ENCODING_ERRORS, read_text_files
+
+__all__ = [
+    "Corpus",
+    "Document",
+    "ENCODING_ERRORS",
+    "Play",
+    "SPLITS",
+    "TEST_PLAYS",
+    "VALIDATION_PLAYS",
+    "WINDOWS",
+    "load_corpus",
+    "load_plays",
+    "lm_dataset",
+    "markdown_to_text",
+    "read_text_files",
+    "split_document",
+    "split_plays",
+    "tokenize_corpus_text",
+]

@@ -1,0 +1,122 @@
+"""`Corpus`: documents split into train / validation / test, and `load_corpus(spec)`.
+
+Two kinds of corpus, both split deterministically:
+
+- `"shakespeare"`: the 38 bundled plays, split by play (`tfllm.data.shakespeare`): 32 train, 3
+  validation (the-tempest, julius-caesar, macbeth), 3 test (twelfth-night, richard-ii,
+  measure-for-measure). Each document is a play, labelled with its genre.
+- a path: a UTF-8 text file or a folder of `.txt` files (`tfllm.data.text_files`). Each document
+  gives its first 90% of characters to train, the next 5% to validation and the last 5% to test,
+  each cut moved forward to the next line boundary, so even a single file yields all three
+  splits. A document too short to reach a boundary in a split contributes nothing to it.
+
+Example:
+
+>>> from tfllm.data import load_corpus
+>>> corpus = load_corpus("shakespeare")
+>>> [doc.name for doc in corpus.validation]
+['julius-caesar', 'macbeth', 'the-tempest']
+>>> corpus.split_text("validation")[:7]
+'Julius '
+"""
+
+import math
+from dataclasses import dataclass
+
+from tfllm.data.document import Document
+from tfllm.data.shakespeare import split_plays
+from tfllm.data.text_files import read_text_files
+from tfllm.errors import CorpusError
+
+SPLITS = ("train", "validation", "test")
+# Fractions of each user document that end the train and validation parts.
+TRAIN_END, VALIDATION_END = 0.90, 0.95
+# Separates documents in `split_text`.
+DOCUMENT_SEPARATOR = "\n\n"
+
+__all__ = ["Corpus", "Document", "SPLITS", "load_corpus", "split_document"]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A named corpus: lists of `Document`s for train, validation and test."""
+
+    name: str
+    train: list
+    validation: list
+    test: list
+
+    def documents(self, split):
+        """The `Document`s of `split` ("train", "validation" or "test")."""
+        if split not in SPLITS:
+            raise CorpusError(f"split must be one of {', '.join(SPLITS)}. Received: split={split!r}")
+        return getattr(self, split)
+
+    def split_text(self, split):
+        """The texts of `split`'s documents, each without leading and trailing newlines, joined
+        by one blank line ("\\n\\n")."""
+        return DOCUMENT_SEPARATOR.join(d.text.strip("\n") for d in self.documents(split))
+
+    @property
+    def sizes(self):
+        """{split: number of characters of `split_text(split)`}."""
+        return {split: len(self.split_text(split)) for split in SPLITS}
+
+    def __repr__(self):
+        counts = ", ".join(f"{split}={len(getattr(self, split))} docs" for split in SPLITS)
+        return f"Corpus(name={self.name!r}, {counts})"
+
+
+def load_corpus(spec="shakespeare", encoding_errors="strict"):
+    """Loads and splits a corpus.
+
+    Args:
+        spec: "shakespeare" (the bundled plays), or the path of a UTF-8 text file or folder of
+            `.txt` files.
+        encoding_errors: "strict" or "replace", for bytes that are not UTF-8 (user files only).
+
+    Returns:
+        A `Corpus`. Raises `CorpusError` for missing, empty or undecodable files, or a corpus too
+        small to have a validation split.
+    """
+    if str(spec) == "shakespeare":
+        splits = split_plays()
+        return Corpus(
+            name="shakespeare",
+            **{
+                split: [Document(name=play.slug, text=play.text, label=play.genre) for play in plays]
+                for split, plays in splits.items()
+            },
+        )
+    documents = read_text_files(spec, encoding_errors=encoding_errors)
+    parts = {split: [] for split in SPLITS}
+    for document in documents:
+        for split, text in zip(SPLITS, split_document(document.text)):
+            if text.strip():
+                parts[split].append(Document(name=document.name, text=text, label=document.label))
+    if not parts["validation"]:
+        total = sum(len(d.text) for d in documents)
+        lines = sum(d.text.count("\n") + 1 for d in documents)
+        needed = max(20 * total // lines, 20)
+        raise CorpusError(
+            f"The corpus {str(spec)!r} is too small to split: its validation part (characters "
+            f"90-95% of each document, cut at line boundaries) is empty. It has {total:,} characters "
+            f"in {lines:,} lines; a document needs at least 20 lines, about {needed:,} characters "
+            f"at this line length. Received: corpus={str(spec)!r}"
+        )
+    return Corpus(name=str(spec), **parts)
+
+
+def split_document(text):
+    """Splits `text` into (train, validation, test) at the first line boundaries at or after
+    90% and 95% of its characters."""
+    def cut(fraction):
+        # The smallest line start (index after a "\n", or the end of the text) >= the target.
+        target = math.ceil(fraction * len(text))
+        if target <= 0:
+            return 0
+        newline = text.find("\n", target - 1)
+        return len(text) if newline < 0 else newline + 1
+
+    train_end, validation_end = cut(TRAIN_END), cut(VALIDATION_END)
+    return text[:train_end], text[train_end:validation_end], text[validation_end:]

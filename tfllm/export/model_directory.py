@@ -1,0 +1,212 @@
+"""The final model directory: save it atomically, load it safely.
+
+A model directory is what `tfllm train` leaves in `saved_models/<name>/` and what `tfllm generate`
+and `tfllm evaluate --model` read:
+
+    model.keras      Keras archive (architecture + weights), loaded with safe_mode=True
+    tokenizer/       the tokenizer the model was trained with
+    config.json      the resolved RunConfig
+    metrics.json     held-out metrics measured at the end of training
+    tfllm.json       what ties them together: tfllm version, tokenizer fingerprint, vocabulary size
+    loss_curve.png   (when available) the training curve
+    README.md        a model card
+
+Saving writes everything into a temporary sibling directory and renames it into place, so a
+crash never leaves a half-written model, and an existing model is replaced only once the new
+one is complete. Loading checks each piece and says which one is wrong, because Keras's own
+messages for a damaged archive are misleading ("File not found" for a corrupt `.keras`).
+
+Example:
+
+>>> from tfllm.export import load_model_dir
+>>> loaded = load_model_dir("saved_models/shakespeare-char")  # doctest: +SKIP
+>>> loaded.model, loaded.tokenizer, loaded.config.model.sequence_length  # doctest: +SKIP
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import keras
+
+import tfllm
+from tfllm import models as _models  # noqa: F401  (registers tfllm layers/models for loading)
+from tfllm.config import RunConfig
+from tfllm.errors import ModelLoadError, TfllmError, TokenizerError
+from tfllm.tokenizers import load_tokenizer
+
+MODEL_FILE = "model.keras"
+FORMAT_VERSION = 1
+
+
+@dataclasses.dataclass
+class LoadedModel:
+    """A model directory in memory."""
+
+    model: keras.Model
+    tokenizer: object
+    config: RunConfig
+    metrics: dict
+    path: Path
+
+
+def save_model_dir(path, model, tokenizer, config, *, metrics=None, extra_files=None):
+    """Writes a complete model directory at `path`, atomically.
+
+    Args:
+        path: destination directory; an existing one is replaced only after the new one is
+            fully written.
+        model: the trained Keras model.
+        tokenizer: its tokenizer.
+        config: the `RunConfig` it was trained with.
+        metrics: dict of held-out metrics for `metrics.json` and the model card.
+        extra_files: `{name: source_path}` copied in (e.g. the loss curve PNG); missing
+            sources are skipped.
+    Returns:
+        The `Path` written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.tmp-{os.getpid()}-{int(time.time())}")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        model.save(staging / MODEL_FILE)
+        tokenizer.save(staging / "tokenizer")
+        (staging / "config.json").write_text(config.to_json())
+        (staging / "metrics.json").write_text(json.dumps(metrics or {}, indent=2, sort_keys=True))
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "tfllm_version": tfllm.__version__,
+            "keras_version": keras.__version__,
+            "model_class": type(model).__name__,
+            "vocabulary_size": int(tokenizer.vocabulary_size),
+            "tokenizer_kind": tokenizer.kind,
+            "tokenizer_fingerprint": tokenizer.fingerprint,
+            "parameters": int(model.count_params()),
+        }
+        (staging / "tfllm.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        for name, source in (extra_files or {}).items():
+            if source and Path(source).exists():
+                shutil.copyfile(source, staging / name)
+        (staging / "README.md").write_text(_model_card(path.name, config, manifest, metrics or {}))
+        _replace_directory(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return path
+
+
+def _replace_directory(staging, path):
+    """Moves `staging` to `path`; an old `path` is moved aside first and removed last."""
+    retired = None
+    if path.exists():
+        retired = path.with_name(f".{path.name}.old-{os.getpid()}-{int(time.time())}")
+        os.rename(path, retired)
+    os.rename(staging, path)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def _model_card(name, config, manifest, metrics):
+    lines = [
+        f"# {name}",
+        "",
+        f"A {config.model.architecture.upper()} language model trained by tfllm "
+        f"{manifest['tfllm_version']} with the run config in `config.json`.",
+        "",
+        f"- Parameters: {manifest['parameters']:,}",
+        f"- Tokenizer: {manifest['tokenizer_kind']}, {manifest['vocabulary_size']} ids "
+        f"(fingerprint {manifest['tokenizer_fingerprint']})",
+        f"- Corpus: {config.data.corpus}; context {config.model.sequence_length} tokens; "
+        f"{config.train.steps} steps of batch {config.train.batch_size}",
+        "",
+    ]
+    if metrics:
+        lines += ["## Held-out metrics (validation split, measured at the end of training)", ""]
+        lines += ["| metric | value |", "|---|---|"]
+        lines += [f"| {key} | {value:.4f} |" if isinstance(value, float) else f"| {key} | {value} |"
+                  for key, value in sorted(metrics.items())]
+        lines += ["", f"Re-measure with `tfllm evaluate --model saved_models/{name} --json`.", ""]
+    return "\n".join(lines)
+
+
+def load_model_dir(path):
+    """Loads a model directory written by `save_model_dir`, checking that its parts agree.
+
+    Raises `ModelLoadError` (missing directory, missing or corrupt `model.keras`, unreadable
+    metadata) or `TokenizerError` (a tokenizer that is not the one the model was trained with),
+    each with a one-line message that says what to do.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(
+            f"No model directory at {path}. Train one with `tfllm train --preset NAME` (it is "
+            f"written to saved_models/NAME). Received: --model {str(path)!r}"
+        )
+    if not path.is_dir():
+        raise ModelLoadError(
+            f"--model must be a model directory (with {MODEL_FILE}, tokenizer/, config.json), "
+            f"not a file. Received: --model {str(path)!r}"
+        )
+    model_file = path / MODEL_FILE
+    if not model_file.exists():
+        raise ModelLoadError(
+            f"{path} has no {MODEL_FILE}, so it is not a tfllm model directory (expected "
+            f"{MODEL_FILE}, tokenizer/, config.json). Received: --model {str(path)!r}"
+        )
+    if not zipfile.is_zipfile(model_file):
+        raise ModelLoadError(
+            f"{model_file} is corrupt (not a Keras zip archive). Retrain or restore it from a "
+            f"backup. Received: --model {str(path)!r}"
+        )
+    config = _read_config(path)
+    manifest = _read_json(path / "tfllm.json", path)
+    metrics = _read_json(path / "metrics.json", path) if (path / "metrics.json").exists() else {}
+    tokenizer = load_tokenizer(path / "tokenizer")
+    if manifest.get("tokenizer_fingerprint") != tokenizer.fingerprint:
+        raise TokenizerError(
+            f"The tokenizer in {path / 'tokenizer'} is not the one this model was trained with "
+            f"(fingerprint {tokenizer.fingerprint}, expected "
+            f"{manifest.get('tokenizer_fingerprint')}). Restore the original tokenizer directory."
+        )
+    try:
+        model = keras.saving.load_model(model_file, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a damaged archive.
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelLoadError(
+            f"{model_file} could not be loaded ({first_line[:200]}). Retrain or restore it."
+        ) from error
+    model_vocabulary = getattr(model, "vocabulary_size", None)
+    if model_vocabulary is not None and model_vocabulary != tokenizer.vocabulary_size:
+        raise TokenizerError(
+            f"The tokenizer has {tokenizer.vocabulary_size} ids but the model's embedding has "
+            f"{model_vocabulary}: they do not belong together. Received: --model {str(path)!r}"
+        )
+    return LoadedModel(model=model, tokenizer=tokenizer, config=config, metrics=metrics, path=path)
+
+
+def _read_json(file, model_dir):
+    if not file.exists():
+        raise ModelLoadError(
+            f"{model_dir} is missing {file.name}, so it is not a complete tfllm model directory. "
+            f"Retrain or restore it. Received: --model {str(model_dir)!r}"
+        )
+    try:
+        return json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelLoadError(f"{file} is not valid JSON ({error}). Retrain or restore it.") from error
+
+
+def _read_config(model_dir):
+    try:
+        return RunConfig.from_dict(_read_json(model_dir / "config.json", model_dir))
+    except TfllmError as error:
+        if isinstance(error, ModelLoadError):
+            raise
+        raise ModelLoadError(f"{model_dir / 'config.json'} does not hold a valid config: {error}") from error
