@@ -5,26 +5,16 @@
 - `WarmupCosineDecay`: linear warmup, cosine decay to a floor.
 - `ThroughputLogger`, `TextSampleLogger`, `LossCurvePlot` (+ `plot_loss_curve`): callbacks.
 - `evaluate_language_model`: mean nats per token, perplexity, bits/char over a whole dataset.
-- `train`, `TrainingRun` (from `tfllm.training.trainer`, loaded on first use: it imports the
-  models, data and generation packages).
+- `train`, `TrainingRun`, `resolve_jit_compile`: a whole run with `model.fit`.
 """
-
-import importlib
 
 from tfllm.training.evaluation import evaluate_language_model
 from tfllm.training.loss_curve_plot import LossCurvePlot, plot_loss_curve
 from tfllm.training.optimizers import NO_DECAY_NAMES, AdamWithDecayExclusions, build_optimizer
 from tfllm.training.text_sample_logger import TextSampleLogger
 from tfllm.training.throughput_logger import ThroughputLogger, current_learning_rate
+from tfllm.training.trainer import TrainingRun, resolve_jit_compile, train
 from tfllm.training.warmup_cosine_decay import WarmupCosineDecay
-
-_TRAINER_NAMES = ("train", "TrainingRun", "resolve_jit_compile")
-
-
-def __getattr__(name):
-    if name in _TRAINER_NAMES:
-        return getattr(importlib.import_module("tfllm.training.trainer"), name)
-    raise AttributeError(f"module 'tfllm.training' has no attribute {name!r}")
 
 
 __all__ = [
@@ -33,9 +23,12 @@ __all__ = [
     "LossCurvePlot",
     "TextSampleLogger",
     "ThroughputLogger",
+    "TrainingRun",
     "WarmupCosineDecay",
     "build_optimizer",
     "current_learning_rate",
     "evaluate_language_model",
     "plot_loss_curve",
+    "resolve_jit_compile",
+    "train",
 ]

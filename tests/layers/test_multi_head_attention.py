@@ -1,0 +1,122 @@
+"""`MultiHeadAttention`: harness runs (plain and cached), masking, the KV cache, errors."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfllm.layers import MultiHeadAttention
+from tfllm.layers.attention_utils import causal_mask
+from tfllm.testing import run_layer_test
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(2, 4, 8)).astype("float32")  # (B, T, D)
+CAUSAL = np.array(causal_mask(2, 4, 4))  # (B, T, S)
+
+
+def test_self_attention_goes_through_the_harness():
+    run_layer_test(
+        MultiHeadAttention, {"num_heads": 2, "dropout": 0.1}, X,
+        call_kwargs={"attention_mask": CAUSAL},
+        expected_output_shape=(2, 4, 8),
+        expected_num_trainable_weights=8,  # 4 kernels + 4 biases
+    )
+
+
+def test_cached_attention_goes_through_the_harness():
+    cache = RNG.normal(size=(2, 2, 6, 2, 4)).astype("float32")  # (B, 2, S, N, H)
+    run_layer_test(
+        MultiHeadAttention, {"num_heads": 2, "use_bias": False}, X[:, :1],
+        call_kwargs={
+            "attention_mask": np.array(causal_mask(2, 1, 6, cache_index=3)),
+            "cache": cache,
+            "cache_update_index": 3,
+        },
+        expected_output_shape=((2, 1, 8), (2, 2, 6, 2, 4)),
+        expected_num_trainable_weights=4,
+        run_training_check=False,  # caches are for inference
+        run_saving_check=False,
+    )
+
+
+def test_cross_attention_and_explicit_head_dim():
+    layer = MultiHeadAttention(num_heads=3, head_dim=5)
+    memory = RNG.normal(size=(2, 7, 6)).astype("float32")  # (B, S, D_v)
+    assert tuple(layer(X, memory).shape) == (2, 4, 8)
+    assert tuple(layer.key_dense.kernel.shape) == (6, 3, 5)  # (D_v, N, H)
+
+
+def test_masked_keys_change_nothing_at_real_positions():
+    layer = MultiHeadAttention(num_heads=2)
+    padding = np.array([[True, True, True, False], [True, True, False, False]])
+    mask = CAUSAL & padding[:, None, :]
+    changed = X.copy()
+    changed[0, 3] = 100.0
+    changed[1, 2:] = -100.0
+    before = np.array(layer(X, attention_mask=mask))
+    after = np.array(layer(changed, attention_mask=mask))
+    np.testing.assert_allclose(before[0, :3], after[0, :3], atol=1e-6)
+    np.testing.assert_allclose(before[1, :2], after[1, :2], atol=1e-6)
+
+
+def test_cached_steps_after_a_prefill_equal_one_full_pass():
+    layer = MultiHeadAttention(num_heads=2)
+    length, prefill = 6, 2
+    x = RNG.normal(size=(2, length, 8)).astype("float32")
+    full = np.array(layer(x, attention_mask=causal_mask(2, length, length)))
+
+    @tf.function(jit_compile=True)  # the decoding loop's setting: XLA, a tensor index
+    def step(token, cache, index):
+        return layer(token, attention_mask=causal_mask(2, 1, length, index), cache=cache,
+                     cache_update_index=index)
+
+    cache = np.zeros((2, 2, length, 2, 4), "float32")
+    out, cache = layer(x[:, :prefill], attention_mask=causal_mask(2, prefill, length),
+                       cache=cache, cache_update_index=0)
+    outputs = [np.array(out)]
+    for index in range(prefill, length):
+        out, cache = step(x[:, index:index + 1], cache, tf.constant(index))
+        outputs.append(np.array(out))
+    np.testing.assert_allclose(np.concatenate(outputs, axis=1), full, atol=1e-5)
+    assert step.experimental_get_tracing_count() == 1  # fixed shapes: traced once
+
+
+def test_softmax_runs_in_float32_under_mixed_precision():
+    layer = MultiHeadAttention(num_heads=2, dtype="mixed_bfloat16")
+    # Large scores would overflow or saturate a bfloat16 softmax badly; outputs stay finite.
+    output = layer(X * 50.0, attention_mask=CAUSAL)
+    assert output.dtype == tf.bfloat16
+    assert np.all(np.isfinite(np.array(tf.cast(output, tf.float32))))
+
+
+def test_cache_argument_errors_name_the_argument():
+    layer = MultiHeadAttention(num_heads=2)
+    cache = np.zeros((2, 2, 4, 2, 4), "float32")
+    mask = np.array(causal_mask(2, 1, 4))
+    with pytest.raises(ValueError, match="`value` must be None when `cache`"):
+        layer(X[:, :1], X, attention_mask=mask, cache=cache, cache_update_index=0)
+    with pytest.raises(ValueError, match="cache_update_index=None"):
+        layer(X[:, :1], attention_mask=mask, cache=cache)
+    with pytest.raises(ValueError, match="attention_mask=None"):
+        layer(X[:, :1], cache=cache, cache_update_index=0)
+    with pytest.raises(ValueError, match="cache=None, cache_update_index=0"):
+        layer(X, cache_update_index=0)
+    with pytest.raises(ValueError, match=r"cache.shape=\(2, 2, 4, 4, 2\)"):
+        layer(X[:, :1], attention_mask=mask, cache=np.zeros((2, 2, 4, 4, 2), "float32"),
+              cache_update_index=0)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"num_heads": 0}, "num_heads=0"),
+    ({"num_heads": 2, "head_dim": -4}, "head_dim=-4"),
+    ({"num_heads": 2, "dropout": 1.0}, "dropout=1.0"),
+    ({"num_heads": 2, "use_bias": 1}, "use_bias=1"),
+    ({"num_heads": 2, "kernel_initializer": "nope"}, "kernel_initializer='nope'"),
+])
+def test_invalid_arguments_are_named(kwargs, name):
+    with pytest.raises(ValueError, match=f"Received: {name}"):
+        MultiHeadAttention(**kwargs)
+
+
+def test_width_not_divisible_by_heads_is_named():
+    with pytest.raises(ValueError, match=r"num_heads=3, query.shape\[-1\]=8"):
+        MultiHeadAttention(num_heads=3)(X)

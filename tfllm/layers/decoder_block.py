@@ -1,0 +1,205 @@
+"""`DecoderBlock`: one causal Transformer decoder block (self-attention + feed-forward)."""
+
+import keras
+from keras import ops
+
+from tfllm.layers.attention_utils import causal_mask, merge_padding_and_attention_masks
+from tfllm.layers.feed_forward import FeedForward
+from tfllm.layers.layer_utils import (
+    check_bool,
+    check_positive_float,
+    check_positive_int,
+    check_rate,
+    get_activation,
+    get_initializer,
+    static_last_dim,
+)
+from tfllm.layers.multi_head_attention import MultiHeadAttention
+
+
+@keras.saving.register_keras_serializable(package="tfllm")
+class DecoderBlock(keras.layers.Layer):
+    """Causal self-attention and a feed-forward MLP, each inside a residual connection.
+
+    Pre-LN (`norm_first=True`, GPT-2): `x = x + dropout(attention(norm(x)))`, then
+    `x = x + mlp(norm(x))`. The residual stream is never normalized, so gradients reach early
+    blocks unchanged and training is stable without long warmups; a model of such blocks needs
+    one final LayerNorm. Post-LN (`norm_first=False`, the original Transformer):
+    `x = norm(x + dropout(attention(x)))`, then `x = norm(x + mlp(x))`.
+
+    The block builds its own mask: causal (query i sees keys j <= i) AND the key padding
+    mask. With a cache, the T inputs are the tokens at positions
+    `cache_update_index .. cache_update_index + T - 1`, the causal mask is shifted to match,
+    and the block returns the updated cache as well.
+
+    Args:
+        num_heads: N, attention heads; the width D of the inputs must be divisible by it.
+        intermediate_dim: width of the feed-forward inner layer.
+        dropout: dropout rate on attention weights and on both residual branches.
+        norm_first: True for pre-LN, False for post-LN.
+        layer_norm_epsilon: epsilon of both LayerNorms.
+        activation: feed-forward activation, "gelu" by default.
+        kernel_initializer: initializer for the projection kernels.
+        output_kernel_initializer: initializer for the kernels that write into the residual
+            stream (attention output and feed-forward output); defaults to
+            `kernel_initializer`.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: (B, T, D) tensor.
+        padding_mask: optional bool key mask, True for real tokens: (B, T) without a cache,
+            (B, S) over the cache slots with one.
+        cache: optional (B, 2, S, N, H) key/value cache of this block.
+        cache_update_index: int or scalar int tensor, the position of the first input
+            token; required with `cache`.
+        training: bool, whether dropout is active.
+
+    Returns:
+        (B, T, D) tensor, or `(outputs, new_cache)` when `cache` is given.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfllm.layers import DecoderBlock
+    >>> block = DecoderBlock(num_heads=2, intermediate_dim=32)
+    >>> x = np.random.rand(2, 4, 8).astype("float32")  # (B, T, D)
+    >>> tuple(block(x, padding_mask=np.array([[1, 1, 1, 1], [1, 1, 0, 0]], bool)).shape)
+    (2, 4, 8)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        dropout=0.0,
+        norm_first=True,
+        layer_norm_epsilon=1e-5,
+        activation="gelu",
+        kernel_initializer="glorot_uniform",
+        output_kernel_initializer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = check_positive_int("num_heads", num_heads)
+        self.intermediate_dim = check_positive_int("intermediate_dim", intermediate_dim)
+        self.dropout = check_rate("dropout", dropout)
+        self.norm_first = check_bool("norm_first", norm_first)
+        self.layer_norm_epsilon = check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
+        self.activation = get_activation("activation", activation)
+        self.kernel_initializer = get_initializer("kernel_initializer", kernel_initializer)
+        self.output_kernel_initializer = (
+            None
+            if output_kernel_initializer is None
+            else get_initializer("output_kernel_initializer", output_kernel_initializer)
+        )
+
+    def build(self, inputs_shape):
+        width = static_last_dim("inputs", inputs_shape)
+        if width % self.num_heads:
+            raise ValueError(
+                "The input width D must be divisible by `num_heads` (each head gets D // "
+                f"num_heads features). Received: num_heads={self.num_heads}, "
+                f"inputs.shape[-1]={width}"
+            )
+        self.self_attention_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
+            name="self_attention_layer_norm",
+        )
+        self.self_attention = MultiHeadAttention(
+            num_heads=self.num_heads,
+            dropout=self.dropout,
+            kernel_initializer=self.kernel_initializer,
+            output_kernel_initializer=self.output_kernel_initializer,
+            dtype=self.dtype_policy,
+            name="self_attention",
+        )
+        self.self_attention_dropout = keras.layers.Dropout(
+            self.dropout, dtype=self.dtype_policy, name="self_attention_dropout"
+        )
+        self.feed_forward_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
+            name="feed_forward_layer_norm",
+        )
+        self.feed_forward = FeedForward(
+            intermediate_dim=self.intermediate_dim,
+            activation=self.activation,
+            dropout=self.dropout,
+            kernel_initializer=self.kernel_initializer,
+            output_kernel_initializer=self.output_kernel_initializer,
+            dtype=self.dtype_policy,
+            name="feed_forward",
+        )
+        for layer in (
+            self.self_attention_layer_norm,
+            self.self_attention,
+            self.feed_forward_layer_norm,
+            self.feed_forward,
+        ):
+            layer.build(inputs_shape)
+
+    def call(self, inputs, padding_mask=None, cache=None, cache_update_index=None, training=None):
+        batch_size, query_length = ops.shape(inputs)[0], ops.shape(inputs)[1]
+        if cache is None:
+            if cache_update_index is not None:
+                raise ValueError(
+                    "`cache_update_index` is only meaningful together with `cache`. "
+                    f"Received: cache=None, cache_update_index={cache_update_index!r}"
+                )
+            key_length, first_position = query_length, 0
+        else:
+            if cache_update_index is None:
+                raise ValueError(
+                    "`cache_update_index` is required with `cache`: it is the position of the "
+                    "first input token. Received: cache_update_index=None"
+                )
+            key_length, first_position = ops.shape(cache)[2], cache_update_index
+        mask = merge_padding_and_attention_masks(
+            padding_mask, causal_mask(batch_size, query_length, key_length, first_position)
+        )  # (B, T, S)
+
+        residual = inputs
+        x = self.self_attention_layer_norm(inputs) if self.norm_first else inputs
+        attention_output = self.self_attention(
+            x, attention_mask=mask, cache=cache, cache_update_index=cache_update_index,
+            training=training,
+        )
+        if cache is not None:
+            attention_output, cache = attention_output
+        x = residual + self.self_attention_dropout(attention_output, training=training)
+        if not self.norm_first:
+            x = self.self_attention_layer_norm(x)
+
+        residual = x
+        if self.norm_first:
+            x = self.feed_forward_layer_norm(x)
+        x = residual + self.feed_forward(x, training=training)
+        if not self.norm_first:
+            x = self.feed_forward_layer_norm(x)
+        if cache is not None:
+            return x, cache
+        return x
+
+    def compute_output_shape(self, inputs_shape, cache_shape=None):
+        if cache_shape is not None:
+            return tuple(inputs_shape), tuple(cache_shape)
+        return tuple(inputs_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "norm_first": self.norm_first,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "activation": keras.activations.serialize(self.activation),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "output_kernel_initializer": (
+                    None
+                    if self.output_kernel_initializer is None
+                    else keras.initializers.serialize(self.output_kernel_initializer)
+                ),
+            }
+        )
+        return config

@@ -1,0 +1,96 @@
+"""Small helpers shared by tfllm layers and models: argument checks and initializer cloning.
+
+Every check raises `ValueError` that names the argument, says what was expected and ends with
+`Received: name=value`, so a typo in a config points straight at the field to fix.
+"""
+
+import numbers
+
+import keras
+
+
+def check_positive_int(name, value):
+    """Returns `value` if it is an int >= 1, else raises `ValueError` naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def check_non_negative_int(name, value):
+    """Returns `value` if it is an int >= 0, else raises `ValueError` naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"`{name}` must be an integer >= 0. Received: {name}={value!r}")
+    return int(value)
+
+
+def check_rate(name, value):
+    """Returns `value` as a float if it is a probability in [0, 1), else raises `ValueError`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"`{name}` must be a number in [0, 1). Received: {name}={value!r}")
+    return float(value)
+
+
+def check_positive_float(name, value):
+    """Returns `value` as a float if it is a number > 0, else raises `ValueError`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f"`{name}` must be a number > 0. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_bool(name, value):
+    """Returns `value` if it is a bool, else raises `ValueError` naming `name`."""
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
+    return value
+
+
+def check_choice(name, value, choices):
+    """Returns `value` if it is one of `choices`, else raises `ValueError` listing them."""
+    if value not in choices:
+        valid = ", ".join(repr(choice) for choice in choices)
+        raise ValueError(f"`{name}` must be one of {valid}. Received: {name}={value!r}")
+    return value
+
+
+def get_initializer(name, value):
+    """`keras.initializers.get(value)`, with an error that names the argument."""
+    try:
+        return keras.initializers.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"`{name}` must be a Keras initializer, its name or its config. "
+            f"Received: {name}={value!r}"
+        ) from error
+
+
+def get_activation(name, value):
+    """`keras.activations.get(value)`, with an error that names the argument."""
+    try:
+        return keras.activations.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"`{name}` must be a Keras activation or its name, e.g. 'gelu'. "
+            f"Received: {name}={value!r}"
+        ) from error
+
+
+def clone_initializer(initializer):
+    """A fresh copy of `initializer`, to give to one variable.
+
+    Keras draws an unseeded initializer's seed once, when the initializer is created, so one
+    instance shared by two variables of the same shape fills both with the same numbers. Each
+    variable therefore gets its own copy; the copy of an unseeded initializer draws a new seed.
+    """
+    if not isinstance(initializer, keras.initializers.Initializer):
+        return initializer
+    return initializer.__class__.from_config(initializer.get_config())
+
+
+def static_last_dim(name, shape):
+    """The last dimension of `shape`, which must be known (not None) to build weights."""
+    if shape is None or len(shape) == 0 or shape[-1] is None:
+        raise ValueError(
+            f"The last dimension of `{name}` must be known to build the layer's weights. "
+            f"Received: {name}={tuple(shape) if shape is not None else None}"
+        )
+    return int(shape[-1])

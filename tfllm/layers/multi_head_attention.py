@@ -1,0 +1,249 @@
+"""`MultiHeadAttention`: scaled dot-product attention over N heads, with a fixed-shape KV cache."""
+
+import keras
+from keras import ops
+
+from tfllm.layers.layer_utils import (
+    check_bool,
+    check_positive_int,
+    check_rate,
+    clone_initializer,
+    get_initializer,
+    static_last_dim,
+)
+
+# Score given to masked-out keys before the softmax. Finite (not -inf), so a query whose keys
+# are all masked gets a uniform distribution instead of NaNs; exp(-1e9) is exactly 0 in float32.
+_MASKED_SCORE = -1e9
+
+
+@keras.saving.register_keras_serializable(package="tfllm")
+class MultiHeadAttention(keras.layers.Layer):
+    """Multi-head attention with separate query, key, value and output projections.
+
+    Each of N heads projects the queries to (B, T, N, H) and the keys and values to
+    (B, S, N, H), computes `softmax(q k^T / sqrt(H))` over the S keys, takes the weighted sum
+    of the values, and the output projection maps the N * H concatenated features back to the
+    query width D. The scores and the softmax are computed in float32 whatever the dtype
+    policy, because exponentials of bfloat16/float16 scores lose too much precision.
+
+    Cached self-attention (for autoregressive decoding): pass `cache`, a fixed-shape
+    (B, 2, S, N, H) tensor holding the keys (`cache[:, 0]`) and values (`cache[:, 1]`) of all S
+    positions, and `cache_update_index`, the position of the first of the T new tokens. The
+    layer writes the new keys and values into the cache at that index with
+    `keras.ops.slice_update` (no concatenation, so shapes never change and a compiled decode
+    loop traces once), attends over all S slots under `attention_mask`, and returns
+    `(output, new_cache)`. Slots past the current position hold zeros or stale values, so the
+    mask must hide them; `causal_mask(B, T, S, cache_index)` does.
+
+    Args:
+        num_heads: N, the number of attention heads.
+        head_dim: H, the width of each head. Defaults to D // num_heads, which then requires
+            D to be divisible by `num_heads`.
+        dropout: dropout rate on the attention weights.
+        use_bias: whether the four projections have biases.
+        kernel_initializer: initializer for the query, key and value kernels.
+        output_kernel_initializer: initializer for the output kernel; defaults to
+            `kernel_initializer`. GPT-2 scales it down with depth (see `tfllm.models.GPT`).
+        bias_initializer: initializer for the biases.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        query: (B, T, D) queries.
+        value: (B, S, D_v) keys and values for cross-attention; None for self-attention
+            (keys and values come from `query`, S = T). Must be None with `cache`.
+        attention_mask: optional bool (B, T, S), True where query i may attend to key j;
+            (B, 1, S) broadcasts over queries. Required with `cache`.
+        cache: optional (B, 2, S, N, H) key/value cache (self-attention only).
+        cache_update_index: int or scalar int tensor, where this step's T keys and values
+            are written; required with `cache`, forbidden without it.
+        training: bool, whether dropout is active.
+
+    Returns:
+        (B, T, D) attention output; `(output, new_cache)` when `cache` is given, the new cache
+        having the shape of `cache`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfllm.layers import MultiHeadAttention
+    >>> from tfllm.layers.attention_utils import causal_mask
+    >>> layer = MultiHeadAttention(num_heads=2)
+    >>> x = np.random.rand(1, 4, 8).astype("float32")  # (B, T, D)
+    >>> tuple(layer(x, attention_mask=causal_mask(1, 4, 4)).shape)
+    (1, 4, 8)
+    >>> cache = np.zeros((1, 2, 4, 2, 4), dtype="float32")  # (B, 2, S, N, H)
+    >>> output, cache = layer(x[:, :1], attention_mask=causal_mask(1, 1, 4),
+    ...                       cache=cache, cache_update_index=0)
+    >>> tuple(output.shape), tuple(cache.shape)
+    ((1, 1, 8), (1, 2, 4, 2, 4))
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        head_dim=None,
+        dropout=0.0,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        output_kernel_initializer=None,
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = check_positive_int("num_heads", num_heads)
+        self.head_dim = None if head_dim is None else check_positive_int("head_dim", head_dim)
+        self.dropout = check_rate("dropout", dropout)
+        self.use_bias = check_bool("use_bias", use_bias)
+        self.kernel_initializer = get_initializer("kernel_initializer", kernel_initializer)
+        self.output_kernel_initializer = (
+            None
+            if output_kernel_initializer is None
+            else get_initializer("output_kernel_initializer", output_kernel_initializer)
+        )
+        self.bias_initializer = get_initializer("bias_initializer", bias_initializer)
+
+    def build(self, query_shape, value_shape=None):
+        query_width = static_last_dim("query", query_shape)
+        value_shape = query_shape if value_shape is None else value_shape
+        static_last_dim("value", value_shape)
+        if self.head_dim is None:
+            if query_width % self.num_heads:
+                raise ValueError(
+                    f"The query width D must be divisible by `num_heads` when `head_dim` is not "
+                    f"given (head_dim = D // num_heads). Received: num_heads={self.num_heads}, "
+                    f"query.shape[-1]={query_width}"
+                )
+            self._head_dim = query_width // self.num_heads
+        else:
+            self._head_dim = self.head_dim
+        heads = (self.num_heads, self._head_dim)
+        output_kernel_initializer = self.output_kernel_initializer or self.kernel_initializer
+
+        def projection(name, equation, output_shape, bias_axes, kernel_initializer):
+            return keras.layers.EinsumDense(
+                equation,
+                output_shape=output_shape,
+                bias_axes=bias_axes if self.use_bias else None,
+                kernel_initializer=clone_initializer(kernel_initializer),
+                bias_initializer=clone_initializer(self.bias_initializer),
+                dtype=self.dtype_policy,
+                name=name,
+            )
+
+        # (B, T, D) -> (B, T, N, H); keys and values likewise from (B, S, D_v).
+        self.query_dense = projection("query", "btd,dnh->btnh", (None, *heads), "nh",
+                                      self.kernel_initializer)
+        self.key_dense = projection("key", "bsd,dnh->bsnh", (None, *heads), "nh",
+                                    self.kernel_initializer)
+        self.value_dense = projection("value", "bsd,dnh->bsnh", (None, *heads), "nh",
+                                      self.kernel_initializer)
+        # (B, T, N, H) -> (B, T, D): mix the heads back into the query width.
+        self.output_dense = projection("attention_output", "btnh,nhd->btd", (None, query_width),
+                                       "d", output_kernel_initializer)
+        self.attention_dropout = keras.layers.Dropout(
+            self.dropout, dtype=self.dtype_policy, name="attention_dropout"
+        )
+        self.query_dense.build(query_shape)
+        self.key_dense.build(value_shape)
+        self.value_dense.build(value_shape)
+        self.output_dense.build((*query_shape[:-1], *heads))
+
+    def call(
+        self,
+        query,
+        value=None,
+        attention_mask=None,
+        cache=None,
+        cache_update_index=None,
+        training=None,
+    ):
+        if cache is None:
+            if cache_update_index is not None:
+                raise ValueError(
+                    "`cache_update_index` is only meaningful together with `cache`. "
+                    f"Received: cache=None, cache_update_index={cache_update_index!r}"
+                )
+        else:
+            self._check_cache_arguments(value, attention_mask, cache, cache_update_index)
+
+        source = query if value is None else value
+        query_heads = self.query_dense(query)  # (B, T, N, H)
+        key_heads = self.key_dense(source)  # (B, S, N, H)
+        value_heads = self.value_dense(source)  # (B, S, N, H)
+        if cache is not None:
+            if not isinstance(cache_update_index, int):
+                cache_update_index = ops.cast(cache_update_index, "int32")
+            start = [0, cache_update_index, 0, 0]
+            # (B, S_cache, N, H): this step's T keys/values written over slots index..index+T-1.
+            key_heads = ops.slice_update(cache[:, 0], start, ops.cast(key_heads, cache.dtype))
+            value_heads = ops.slice_update(cache[:, 1], start, ops.cast(value_heads, cache.dtype))
+            cache = ops.stack([key_heads, value_heads], axis=1)  # (B, 2, S_cache, N, H)
+            key_heads = ops.cast(key_heads, self.compute_dtype)
+            value_heads = ops.cast(value_heads, self.compute_dtype)
+
+        scores = ops.einsum("btnh,bsnh->bnts", query_heads, key_heads)  # (B, N, T, S)
+        scores = ops.cast(scores, "float32") * (1.0 / float(self._head_dim) ** 0.5)
+        if attention_mask is not None:
+            # (B, 1, T, S): the same mask for every head.
+            mask = ops.expand_dims(ops.cast(attention_mask, "bool"), axis=1)
+            scores = ops.where(mask, scores, _MASKED_SCORE)
+        weights = ops.softmax(scores, axis=-1)  # (B, N, T, S), float32
+        weights = self.attention_dropout(ops.cast(weights, self.compute_dtype), training=training)
+        context = ops.einsum("bnts,bsnh->btnh", weights, value_heads)  # (B, T, N, H)
+        output = self.output_dense(context)  # (B, T, D)
+        if cache is not None:
+            return output, cache
+        return output
+
+    def _check_cache_arguments(self, value, attention_mask, cache, cache_update_index):
+        if value is not None:
+            raise ValueError(
+                "`value` must be None when `cache` is given: the cache holds this layer's own "
+                "keys and values (cached self-attention). "
+                f"Received: value with shape {tuple(value.shape)}"
+            )
+        if cache_update_index is None:
+            raise ValueError(
+                "`cache_update_index` is required with `cache`: it is the position where this "
+                "step's keys and values are written. Received: cache_update_index=None"
+            )
+        if attention_mask is None:
+            raise ValueError(
+                "`attention_mask` is required with `cache`: without it the queries would attend "
+                "to the empty slots past `cache_update_index`. Use "
+                "`tfllm.layers.attention_utils.causal_mask(B, T, S, cache_update_index)`. "
+                "Received: attention_mask=None"
+            )
+        expected = (2, self.num_heads, self._head_dim)
+        shape = tuple(cache.shape)
+        if len(shape) != 5 or (shape[1], shape[3], shape[4]) != expected:
+            raise ValueError(
+                f"`cache` must have shape (B, 2, S, N, H) = (B, 2, S, {self.num_heads}, "
+                f"{self._head_dim}). Received: cache.shape={shape}"
+            )
+
+    def compute_output_shape(self, query_shape, value_shape=None, cache_shape=None):
+        output_shape = tuple(query_shape)
+        if cache_shape is not None:
+            return output_shape, tuple(cache_shape)
+        return output_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "head_dim": self.head_dim,
+                "dropout": self.dropout,
+                "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "output_kernel_initializer": (
+                    None
+                    if self.output_kernel_initializer is None
+                    else keras.initializers.serialize(self.output_kernel_initializer)
+                ),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            }
+        )
+        return config

@@ -1,0 +1,71 @@
+"""`SinusoidalPositionEncoding`: fixed sine/cosine position vectors (Vaswani et al., 2017)."""
+
+import numbers
+
+import keras
+from keras import ops
+
+from tfllm.layers.layer_utils import check_positive_float, static_last_dim
+
+
+@keras.saving.register_keras_serializable(package="tfllm")
+class SinusoidalPositionEncoding(keras.layers.Layer):
+    """Fixed position vectors: sines and cosines of geometrically spaced wavelengths.
+
+    For position p and feature d of D:
+    `angle = p / max_wavelength ** (2 * (d // 2) / D)`, and the encoding is `sin(angle)` on
+    even features and `cos(angle)` on odd ones. Wavelengths range from 2 pi to about
+    `max_wavelength`, so nearby positions differ in the fast features and distant ones in the
+    slow features. No weights: any position can be encoded, even past the training length.
+
+    Args:
+        max_wavelength: the longest wavelength (10000 in the original paper).
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: (B, T, D) tensor; only its shape is used.
+        start_index: int or scalar int tensor, the position of the first of the T steps.
+
+    Returns:
+        (B, T, D) position vectors in the compute dtype.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfllm.layers import SinusoidalPositionEncoding
+    >>> layer = SinusoidalPositionEncoding()
+    >>> encoding = layer(np.zeros((1, 3, 4), dtype="float32"))  # (B, T, D)
+    >>> encoding[0, 0].numpy().tolist()  # position 0: sin(0) = 0, cos(0) = 1
+    [0.0, 1.0, 0.0, 1.0]
+    """
+
+    def __init__(self, max_wavelength=10000, **kwargs):
+        super().__init__(**kwargs)
+        self.max_wavelength = check_positive_float("max_wavelength", max_wavelength)
+
+    def call(self, inputs, start_index=0):
+        if isinstance(start_index, numbers.Integral):
+            if isinstance(start_index, bool) or start_index < 0:
+                raise ValueError(
+                    f"`start_index` must be an integer >= 0. Received: start_index={start_index!r}"
+                )
+        else:
+            start_index = ops.cast(start_index, "int32")
+        shape = ops.shape(inputs)
+        width = static_last_dim("inputs", inputs.shape)
+        positions = ops.cast(ops.arange(shape[-2], dtype="int32") + start_index, "float32")  # (T,)
+        features = ops.arange(width, dtype="int32")  # (D,)
+        exponents = ops.cast(2 * (features // 2), "float32") / float(width)  # (D,)
+        inverse_wavelengths = ops.power(self.max_wavelength, -exponents)  # (D,)
+        angles = ops.expand_dims(positions, 1) * ops.expand_dims(inverse_wavelengths, 0)  # (T, D)
+        # (T, D): sine on even features, cosine on odd ones.
+        encoding = ops.where(features % 2 == 0, ops.sin(angles), ops.cos(angles))
+        return ops.broadcast_to(ops.cast(encoding, self.compute_dtype), shape)  # (B, T, D)
+
+    def compute_output_shape(self, inputs_shape):
+        return tuple(inputs_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"max_wavelength": self.max_wavelength})
+        return config

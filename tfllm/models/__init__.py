@@ -1,0 +1,17 @@
+"""Language models built from `tfllm.layers`.
+
+- `GPT`: decoder-only Transformer with a fixed-shape KV cache for decoding.
+- `LSTMLanguageModel`: the stacked-LSTM baseline.
+- `build_model(model_config, vocabulary_size)`: the model a `tfllm.config.ModelConfig` names.
+
+Every model takes `{"token_ids": (B, T) int32, "padding_mask": (B, T) bool}` (the mask
+optional), returns (B, T, V) float32 logits under any dtype policy, and has `sequence_length`
+and `vocabulary_size` attributes. Importing this package registers every tfllm layer and
+model with Keras, so `keras.saving.load_model(path, safe_mode=True)` can rebuild them.
+"""
+
+from tfllm.models.gpt import GPT
+from tfllm.models.lstm_language_model import LSTMLanguageModel
+from tfllm.models.model_factory import ARCHITECTURES, build_model
+
+__all__ = ["ARCHITECTURES", "GPT", "LSTMLanguageModel", "build_model"]

@@ -1,0 +1,266 @@
+"""`GPT`: a decoder-only Transformer language model (GPT-2 / nanoGPT layout)."""
+
+import math
+
+import keras
+from keras import ops
+
+from tfllm.layers import DecoderBlock, PositionEmbedding, SinusoidalPositionEncoding, TokenEmbedding
+from tfllm.layers.layer_utils import (
+    check_bool,
+    check_choice,
+    check_positive_float,
+    check_positive_int,
+    check_rate,
+)
+from tfllm.models.model_utils import logits_spec, token_ids_shape, unpack_inputs
+
+POSITION_ENCODINGS = ("learned", "sinusoidal")
+
+
+@keras.saving.register_keras_serializable(package="tfllm")
+class GPT(keras.Model):
+    """Decoder-only Transformer: predicts each next token from the tokens before it.
+
+    token ids -> token embedding + position vectors -> dropout -> `num_layers` causal
+    `DecoderBlock`s -> final LayerNorm (pre-LN only) -> output projection (the transposed token
+    embedding when tied) -> (B, T, V) logits, float32 under every dtype policy.
+
+    Initialization follows GPT-2 / nanoGPT: weights normal(0, 0.02), biases zero, LayerNorms
+    (1, 0), and the two projections that write into the residual stream in each block (the
+    attention output and the feed-forward output) normal(0, 0.02 / sqrt(2 * num_layers)).
+    Each block adds two branches to the residual stream, so at initialization its variance
+    would grow with 2 * num_layers; shrinking those projections by 1/sqrt(2 * num_layers)
+    keeps the stream's scale roughly independent of depth.
+
+    Decoding with a KV cache (used by `tfllm.generation`): `build_cache(B, S)` returns a zero
+    (B, L, 2, S, N, H) cache (L = num_layers); `call_with_cache(token_ids, cache, index)` runs
+    the (B, T) tokens at positions `index .. index + T - 1`, writes their keys and values into
+    the cache and returns `(logits, new_cache)`. A prefill of the prompt followed by one-token
+    steps gives the same logits as one full pass.
+
+    Args:
+        vocabulary_size: V, the number of token ids.
+        sequence_length: the context length T: the longest input, and the number of learned
+            positions.
+        num_layers: L, the number of decoder blocks.
+        num_heads: N, attention heads per block; `hidden_dim` must be divisible by it.
+        hidden_dim: D, the model width.
+        intermediate_dim: width of the feed-forward inner layer, usually 4 * D.
+        dropout: dropout rate on embeddings, attention weights and residual branches.
+        position_encoding: "learned" (GPT-2 table) or "sinusoidal" (fixed, Vaswani et al.).
+        norm_first: True for pre-LN blocks (GPT-2) plus a final LayerNorm; False for post-LN.
+        tie_embeddings: share the token embedding with the output projection.
+        layer_norm_epsilon: epsilon of every LayerNorm.
+        **kwargs: standard model arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: dict with "token_ids" (B, T) int and optionally "padding_mask" (B, T) bool
+            (True = real token); a bare (B, T) id tensor also works.
+        training: bool, whether dropout is active.
+
+    Returns:
+        (B, T, V) float32 logits: row t scores the token that follows position t.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfllm.models import GPT
+    >>> model = GPT(vocabulary_size=32, sequence_length=8, num_layers=2, num_heads=2,
+    ...             hidden_dim=8, intermediate_dim=32)
+    >>> token_ids = np.array([[1, 2, 3, 4]], dtype="int32")
+    >>> logits = model({"token_ids": token_ids, "padding_mask": token_ids > 0})
+    >>> tuple(logits.shape), logits.dtype.name
+    ((1, 4, 32), 'float32')
+    >>> cache = model.build_cache(batch_size=1, max_length=8)
+    >>> tuple(cache.shape)  # (B, L, 2, S, N, H)
+    (1, 2, 2, 8, 2, 4)
+    >>> step_logits, cache = model.call_with_cache(token_ids, cache, cache_update_index=0)
+    >>> bool(np.allclose(step_logits, logits, atol=1e-5))
+    True
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        sequence_length,
+        num_layers,
+        num_heads,
+        hidden_dim,
+        intermediate_dim,
+        dropout=0.0,
+        position_encoding="learned",
+        norm_first=True,
+        tie_embeddings=True,
+        layer_norm_epsilon=1e-5,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.vocabulary_size = check_positive_int("vocabulary_size", vocabulary_size)
+        self.sequence_length = check_positive_int("sequence_length", sequence_length)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.num_heads = check_positive_int("num_heads", num_heads)
+        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
+        self.intermediate_dim = check_positive_int("intermediate_dim", intermediate_dim)
+        self.dropout = check_rate("dropout", dropout)
+        self.position_encoding = check_choice(
+            "position_encoding", position_encoding, POSITION_ENCODINGS
+        )
+        self.norm_first = check_bool("norm_first", norm_first)
+        self.tie_embeddings = check_bool("tie_embeddings", tie_embeddings)
+        self.layer_norm_epsilon = check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
+        if hidden_dim % num_heads:
+            raise ValueError(
+                "`hidden_dim` must be divisible by `num_heads` (each head gets "
+                f"hidden_dim // num_heads features). Received: hidden_dim={hidden_dim}, "
+                f"num_heads={num_heads}"
+            )
+
+        weights = keras.initializers.RandomNormal(stddev=0.02)
+        # Scaled residual init (GPT-2): see the class docstring.
+        residual_weights = keras.initializers.RandomNormal(
+            stddev=0.02 / math.sqrt(2 * num_layers)
+        )
+        self.token_embedding = TokenEmbedding(
+            vocabulary_size,
+            hidden_dim,
+            tie_weights=tie_embeddings,
+            embeddings_initializer=weights,
+            dtype=self.dtype_policy,
+            name="token_embedding",
+        )
+        if position_encoding == "learned":
+            self.position_embedding = PositionEmbedding(
+                sequence_length, initializer=weights, dtype=self.dtype_policy,
+                name="position_embedding",
+            )
+        else:
+            self.position_embedding = SinusoidalPositionEncoding(
+                dtype=self.dtype_policy, name="position_embedding"
+            )
+        self.embedding_dropout = keras.layers.Dropout(
+            dropout, dtype=self.dtype_policy, name="embedding_dropout"
+        )
+        self.decoder_blocks = [
+            DecoderBlock(
+                num_heads=num_heads,
+                intermediate_dim=intermediate_dim,
+                dropout=dropout,
+                norm_first=norm_first,
+                layer_norm_epsilon=layer_norm_epsilon,
+                activation="gelu",
+                kernel_initializer=weights,
+                output_kernel_initializer=residual_weights,
+                dtype=self.dtype_policy,
+                name=f"decoder_block_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        # Pre-LN blocks leave the residual stream unnormalized, so it is normalized once
+        # before the output projection; post-LN blocks already end in a LayerNorm.
+        self.final_layer_norm = (
+            keras.layers.LayerNormalization(
+                epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="final_layer_norm"
+            )
+            if norm_first
+            else None
+        )
+
+    def build(self, inputs_shape):
+        batch_size, length = token_ids_shape(inputs_shape)
+        hidden_shape = (batch_size, length, self.hidden_dim)  # (B, T, D)
+        self.token_embedding.build((batch_size, length))
+        self.position_embedding.build(hidden_shape)
+        for block in self.decoder_blocks:
+            block.build(hidden_shape)
+        if self.final_layer_norm is not None:
+            self.final_layer_norm.build(hidden_shape)
+
+    def call(self, inputs, training=None):
+        token_ids, padding_mask = unpack_inputs(inputs)
+        x = self._embed(token_ids, start_index=0, training=training)  # (B, T, D)
+        for block in self.decoder_blocks:
+            x = block(x, padding_mask=padding_mask, training=training)  # (B, T, D)
+        return self._logits(x)  # (B, T, V)
+
+    def build_cache(self, batch_size, max_length):
+        """A zero key/value cache for decoding `max_length` positions.
+
+        Args:
+            batch_size: B, the number of sequences decoded together.
+            max_length: S, the number of positions the cache holds (prompt plus new tokens);
+                at most `sequence_length` with learned positions.
+        Returns:
+            Zeros of shape (B, L, 2, S, N, H) in the model's compute dtype: for each of the L
+            blocks, the keys (index 0) and values (index 1) of each position and head.
+        """
+        batch_size = check_positive_int("batch_size", batch_size)
+        max_length = check_positive_int("max_length", max_length)
+        if self.position_encoding == "learned" and max_length > self.sequence_length:
+            raise ValueError(
+                f"`max_length` cannot exceed the {self.sequence_length} learned positions "
+                f"(sequence_length). Received: max_length={max_length}"
+            )
+        head_dim = self.hidden_dim // self.num_heads
+        shape = (batch_size, self.num_layers, 2, max_length, self.num_heads, head_dim)
+        return ops.zeros(shape, dtype=self.compute_dtype)  # (B, L, 2, S, N, H)
+
+    def call_with_cache(self, token_ids, cache, cache_update_index):
+        """Runs T tokens through the model, reading and writing the key/value cache.
+
+        Args:
+            token_ids: (B, T) int ids of the tokens at positions
+                `cache_update_index .. cache_update_index + T - 1`: the whole prompt for a
+                prefill (index 0), one token per decoding step.
+            cache: (B, L, 2, S, N, H) cache from `build_cache` (or a previous call).
+            cache_update_index: int or scalar int tensor, the position of `token_ids[:, 0]`.
+        Returns:
+            `(logits, new_cache)`: (B, T, V) float32 logits for the T positions and the cache
+            with their keys and values written in; its shape never changes, so a compiled
+            decoding loop traces once.
+        """
+        if not self.built:
+            self.build(tuple(token_ids.shape))
+        x = self._embed(token_ids, start_index=cache_update_index, training=False)  # (B, T, D)
+        layer_caches = []
+        for i, block in enumerate(self.decoder_blocks):
+            # cache[:, i]: (B, 2, S, N, H), the keys and values of block i.
+            x, layer_cache = block(x, cache=cache[:, i], cache_update_index=cache_update_index)
+            layer_caches.append(layer_cache)
+        new_cache = ops.stack(layer_caches, axis=1)  # (B, L, 2, S, N, H)
+        return self._logits(x), new_cache
+
+    def _embed(self, token_ids, start_index, training):
+        x = self.token_embedding(token_ids)  # (B, T, D)
+        x = x + self.position_embedding(x, start_index=start_index)  # (B, T, D)
+        return self.embedding_dropout(x, training=training)
+
+    def _logits(self, x):
+        if self.final_layer_norm is not None:
+            x = self.final_layer_norm(x)
+        return self.token_embedding(x, reverse=True)  # (B, T, D) -> (B, T, V), float32
+
+    def compute_output_shape(self, inputs_shape):
+        return token_ids_shape(inputs_shape) + (self.vocabulary_size,)
+
+    def compute_output_spec(self, inputs, training=None):
+        return logits_spec(inputs, self.vocabulary_size)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "sequence_length": self.sequence_length,
+                "num_layers": self.num_layers,
+                "num_heads": self.num_heads,
+                "hidden_dim": self.hidden_dim,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "position_encoding": self.position_encoding,
+                "norm_first": self.norm_first,
+                "tie_embeddings": self.tie_embeddings,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+            }
+        )
+        return config

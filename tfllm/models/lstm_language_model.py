@@ -1,0 +1,132 @@
+"""`LSTMLanguageModel`: the recurrent baseline language model."""
+
+import keras
+from keras import ops
+
+from tfllm.layers.layer_utils import check_positive_int, check_rate
+from tfllm.models.model_utils import logits_spec, token_ids_shape, unpack_inputs
+
+
+@keras.saving.register_keras_serializable(package="tfllm")
+class LSTMLanguageModel(keras.Model):
+    """Stacked-LSTM language model: embedding -> LSTMs -> (B, T, V) float32 logits.
+
+    token ids -> embedding -> dropout -> `num_layers` x (`keras.layers.LSTM` with
+    `return_sequences=True` -> dropout) -> Dense(V). The LSTMs keep Keras's defaults (tanh,
+    sigmoid, no recurrent dropout), so on a GPU they run the fused cuDNN kernel. Dropout sits
+    between layers (Zaremba et al., 2014), never on the recurrent connections.
+
+    Each output depends only on the tokens up to its position, so padding at the end of a
+    sequence (as tfllm's pipelines and `generate` produce) cannot change the logits at real
+    positions: `padding_mask` is accepted for the common input contract and not used. (Passing
+    it to the LSTMs as a Keras mask would make cuDNN assert that every mask is right-padded.)
+
+    Args:
+        vocabulary_size: V, the number of token ids.
+        hidden_dim: D, the units of each LSTM layer.
+        num_layers: the number of stacked LSTM layers.
+        dropout: dropout rate after the embedding and after each LSTM layer.
+        embedding_dim: width of the token embedding; defaults to `hidden_dim`.
+        sequence_length: the context length T used for training windows and by generation
+            (the model itself accepts any length).
+        **kwargs: standard model arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: dict with "token_ids" (B, T) int and optionally "padding_mask" (B, T) bool;
+            a bare (B, T) id tensor also works.
+        training: bool, whether dropout is active.
+
+    Returns:
+        (B, T, V) float32 logits: row t scores the token that follows position t.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfllm.models import LSTMLanguageModel
+    >>> model = LSTMLanguageModel(vocabulary_size=32, hidden_dim=8, num_layers=2,
+    ...                           sequence_length=8)
+    >>> logits = model({"token_ids": np.array([[1, 2, 3]], dtype="int32")})
+    >>> tuple(logits.shape), logits.dtype.name
+    ((1, 3, 32), 'float32')
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        hidden_dim,
+        num_layers,
+        dropout=0.0,
+        embedding_dim=None,
+        sequence_length=256,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.vocabulary_size = check_positive_int("vocabulary_size", vocabulary_size)
+        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.dropout = check_rate("dropout", dropout)
+        self.embedding_dim = (
+            None if embedding_dim is None else check_positive_int("embedding_dim", embedding_dim)
+        )
+        self.sequence_length = check_positive_int("sequence_length", sequence_length)
+
+        self.token_embedding = keras.layers.Embedding(
+            vocabulary_size,
+            self.embedding_dim or hidden_dim,
+            dtype=self.dtype_policy,
+            name="token_embedding",
+        )
+        self.embedding_dropout = keras.layers.Dropout(
+            dropout, dtype=self.dtype_policy, name="embedding_dropout"
+        )
+        self.lstm_layers = [
+            keras.layers.LSTM(
+                hidden_dim, return_sequences=True, dtype=self.dtype_policy, name=f"lstm_{i}"
+            )
+            for i in range(num_layers)
+        ]
+        self.lstm_dropouts = [
+            keras.layers.Dropout(dropout, dtype=self.dtype_policy, name=f"lstm_dropout_{i}")
+            for i in range(num_layers)
+        ]
+        self.output_projection = keras.layers.Dense(
+            vocabulary_size, dtype=self.dtype_policy, name="output_projection"
+        )
+
+    def build(self, inputs_shape):
+        batch_size, length = token_ids_shape(inputs_shape)
+        self.token_embedding.build((batch_size, length))
+        width = self.embedding_dim or self.hidden_dim
+        for lstm in self.lstm_layers:
+            lstm.build((batch_size, length, width))  # input (B, T, E) or (B, T, D)
+            width = self.hidden_dim
+        self.output_projection.build((batch_size, length, self.hidden_dim))
+
+    def call(self, inputs, training=None):
+        token_ids, _ = unpack_inputs(inputs)  # padding_mask unused: see the class docstring
+        x = self.token_embedding(token_ids)  # (B, T, E)
+        x = self.embedding_dropout(x, training=training)
+        for lstm, dropout in zip(self.lstm_layers, self.lstm_dropouts):
+            x = dropout(lstm(x, training=training), training=training)  # (B, T, D)
+        logits = self.output_projection(x)  # (B, T, V)
+        return ops.cast(logits, "float32")
+
+    def compute_output_shape(self, inputs_shape):
+        return token_ids_shape(inputs_shape) + (self.vocabulary_size,)
+
+    def compute_output_spec(self, inputs, training=None):
+        return logits_spec(inputs, self.vocabulary_size)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "hidden_dim": self.hidden_dim,
+                "num_layers": self.num_layers,
+                "dropout": self.dropout,
+                "embedding_dim": self.embedding_dim,
+                "sequence_length": self.sequence_length,
+            }
+        )
+        return config
