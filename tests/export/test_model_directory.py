@@ -15,8 +15,10 @@ TOKENIZER = CharTokenizer.from_texts(["to be, or not to be: that is the question
 
 
 def tiny_gpt():
-    return GPT(vocabulary_size=TOKENIZER.vocabulary_size, sequence_length=8, num_layers=1,
-               num_heads=2, hidden_dim=8, intermediate_dim=16)
+    model = GPT(vocabulary_size=TOKENIZER.vocabulary_size, sequence_length=8, num_layers=1,
+                num_heads=2, hidden_dim=8, intermediate_dim=16)
+    model(np.ones((1, 4), dtype="int32"))
+    return model
 
 
 def test_round_trip(tmp_path):

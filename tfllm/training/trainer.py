@@ -252,6 +252,7 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
         validation_data=validation_data.take(config.train.eval_batches),
         callbacks=run_callbacks,
         verbose=verbose,
+        shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data stream
     )
     train_seconds = time.perf_counter() - started
 
