@@ -20,8 +20,9 @@ def test_train_writes_a_complete_model_directory(smoke_run):
     assert (run_dir / "config.json").exists()
     assert not (run_dir / "backup").exists(), "a completed run removes its backup"
     metrics = json.loads((model_dir / "metrics.json").read_text())
-    # The smoke model learns something real: far below the uniform loss ln(V) ~ 4.4 nats.
-    assert metrics["loss"] < 3.3, metrics
+    # The smoke model learns real structure: below the uniform loss ln(V) ~ 4.4 nats and below
+    # the ~3.3 nats a model that only knew character frequencies would score.
+    assert metrics["loss"] < 3.0, metrics
     assert abs(metrics["bits_per_char"] - metrics["loss"] / 0.6931471805599453) < 1e-4
     assert "Validation (" in stdout and "perplexity" in stdout and "bits/char" in stdout
     assert "Sample:" in stdout

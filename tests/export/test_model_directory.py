@@ -67,3 +67,24 @@ def test_missing_pieces_are_named(tmp_path):
         load_model_dir(path)
     with pytest.raises(ModelLoadError, match="not a file"):
         load_model_dir(path / "config.json")
+
+
+def test_reloads_in_a_fresh_process_that_only_imports_tfllm(tmp_path):
+    import subprocess
+    import sys
+
+    model = tiny_gpt()
+    ids = np.array([TOKENIZER.encode("to be, o")], dtype="int32")
+    np.save(tmp_path / "expected.npy", np.asarray(model({"token_ids": ids})))
+    path = save_model_dir(tmp_path / "m", model, TOKENIZER, RunConfig())
+    code = (
+        "import sys, numpy as np, tfllm\n"
+        f"loaded = tfllm.load_model({str(path)!r})\n"
+        f"ids = np.array([loaded.tokenizer.encode('to be, o')], dtype='int32')\n"
+        f"expected = np.load({str(tmp_path / 'expected.npy')!r})\n"
+        "np.testing.assert_allclose(np.asarray(loaded.model({'token_ids': ids})), expected, atol=1e-6)\n"
+        "print('reloaded', type(loaded.model).__name__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "reloaded GPT" in result.stdout

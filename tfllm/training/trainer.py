@@ -182,8 +182,13 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
         seed=config.train.seed + resumed_from,
         shuffle_buffer=config.data.shuffle_buffer,
     )
-    # Intermediate validation reads a fixed prefix of the split; the final one reads all of it.
     validation_data = lm_dataset(validation_ids, sequence_length, batch_size, windows="eval")
+    # Intermediate validation reads about eval_batches batches spread evenly over the whole
+    # split (every k-th batch: a prefix would only measure the first play); the final
+    # evaluation reads all of it.
+    validation_batches = -(-(len(validation_ids) - 1) // (sequence_length * batch_size))
+    stride = max(1, -(-validation_batches // config.train.eval_batches))
+    validation_sample = validation_data.shard(num_shards=stride, index=0)
 
     model = build_model(config.model, tokenizer.vocabulary_size)
     schedule = WarmupCosineDecay(
@@ -249,7 +254,7 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
         train_data,
         epochs=epochs,
         steps_per_epoch=config.train.eval_interval,
-        validation_data=validation_data.take(config.train.eval_batches),
+        validation_data=validation_sample,
         callbacks=run_callbacks,
         verbose=verbose,
         shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data stream
