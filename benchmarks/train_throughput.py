@@ -34,8 +34,8 @@ BABY = dict(num_layers=4, num_heads=4, hidden_dim=128, intermediate_dim=512, seq
 BATCH_SIZE = 12
 
 
-def tfllm_model(vocabulary_size):
-    return GPT(vocabulary_size=vocabulary_size, dropout=0.0, **BABY)
+def tfllm_model(vocabulary_size, tie_embeddings=True):
+    return GPT(vocabulary_size=vocabulary_size, dropout=0.0, tie_embeddings=tie_embeddings, **BABY)
 
 
 def keras_hub_model(vocabulary_size):
@@ -72,6 +72,8 @@ def main():
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--chunk", type=int, default=250, help="steps per alternating chunk")
     parser.add_argument("--no-jit", action="store_true", help="train without XLA")
+    parser.add_argument("--untied", action="store_true",
+                        help="give tfllm a separate output projection, like keras-hub's Dense head")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     if args.steps % args.chunk or args.steps < 2 * args.chunk:
@@ -85,7 +87,11 @@ def main():
     jit = not args.no_jit
 
     contenders = {}
-    for name, build in (("tfllm", tfllm_model), ("keras-hub", keras_hub_model)):
+    builders = (
+        ("tfllm", lambda v: tfllm_model(v, tie_embeddings=not args.untied)),
+        ("keras-hub", keras_hub_model),
+    )
+    for name, build in builders:
         keras.utils.set_random_seed(0)
         model = build(vocabulary_size)
         model.compile(
@@ -93,21 +99,26 @@ def main():
             loss=MaskedCrossEntropy(),
             jit_compile=jit,
         )
-        data = lm_dataset(train_ids, BABY["sequence_length"], BATCH_SIZE, windows="random", seed=0)
-        contenders[name] = {"model": model, "iterator": iter(data.repeat()), "clock": StepClock()}
+        contenders[name] = {"model": model, "clock": StepClock()}
 
     chunks = args.steps // args.chunk
     first_chunk_seconds = {}
     for chunk in range(chunks):
+        # Keras's fit takes a dataset, not an iterator, and restarts it on every call: a new
+        # seed per chunk gives fresh windows, the same for both contenders.
+        chunk_data = lm_dataset(
+            train_ids, BABY["sequence_length"], BATCH_SIZE, windows="random", seed=chunk
+        )
         for name, entry in contenders.items():
             clock = entry["clock"]
             before = clock.seconds
             entry["model"].fit(
-                entry["iterator"],
+                chunk_data,
                 steps_per_epoch=args.chunk,
                 initial_epoch=chunk,
                 epochs=chunk + 1,
                 callbacks=[clock],
+                shuffle=False,
                 verbose=0,
             )
             if chunk == 0:  # compilation and warm-up: reported, not counted
@@ -129,6 +140,7 @@ def main():
 
     print(f"baby GPT, {args.steps} steps x {tokens_per_step} tokens = "
           f"{args.steps * tokens_per_step / 1e6:.3f}M tokens, XLA {'on' if jit else 'off'}, "
+          f"tfllm embeddings {'untied' if args.untied else 'tied'}, "
           f"{len(validation_ids):,} validation characters")
     print(f"{'':10} {'tokens/s':>10} {'first chunk s':>14} {'val loss':>9} {'params':>9}")
     for name, r in results.items():
@@ -138,7 +150,7 @@ def main():
     print(f"tfllm / keras-hub tokens/s: {ratio:.2f}x")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"steps": args.steps, "jit_compile": jit, "ratio": ratio, **results}, handle, indent=2)
+            json.dump({"steps": args.steps, "jit_compile": jit, "untied": args.untied, "ratio": ratio, **results}, handle, indent=2)
 
 
 if __name__ == "__main__":
