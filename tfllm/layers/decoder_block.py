@@ -12,6 +12,7 @@ from tfllm.layers.layer_utils import (
     check_rate,
     get_activation,
     get_initializer,
+    serialize_optional_initializer,
     static_last_dim,
 )
 from tfllm.layers.multi_head_attention import MultiHeadAttention
@@ -195,10 +196,8 @@ class DecoderBlock(keras.layers.Layer):
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "activation": keras.activations.serialize(self.activation),
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "output_kernel_initializer": (
-                    None
-                    if self.output_kernel_initializer is None
-                    else keras.initializers.serialize(self.output_kernel_initializer)
+                "output_kernel_initializer": serialize_optional_initializer(
+                    self.output_kernel_initializer
                 ),
             }
         )

@@ -8,6 +8,7 @@ from tfllm.layers.layer_utils import (
     clone_initializer,
     get_activation,
     get_initializer,
+    serialize_optional_initializer,
     static_last_dim,
 )
 
@@ -109,10 +110,8 @@ class FeedForward(keras.layers.Layer):
                 "activation": keras.activations.serialize(self.activation),
                 "dropout": self.dropout,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "output_kernel_initializer": (
-                    None
-                    if self.output_kernel_initializer is None
-                    else keras.initializers.serialize(self.output_kernel_initializer)
+                "output_kernel_initializer": serialize_optional_initializer(
+                    self.output_kernel_initializer
                 ),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             }

@@ -94,3 +94,8 @@ def static_last_dim(name, shape):
             f"Received: {name}={tuple(shape) if shape is not None else None}"
         )
     return int(shape[-1])
+
+
+def serialize_optional_initializer(initializer):
+    """`keras.initializers.serialize`, passing None through (for "defaults to another" args)."""
+    return None if initializer is None else keras.initializers.serialize(initializer)

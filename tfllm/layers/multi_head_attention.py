@@ -9,6 +9,7 @@ from tfllm.layers.layer_utils import (
     check_rate,
     clone_initializer,
     get_initializer,
+    serialize_optional_initializer,
     static_last_dim,
 )
 
@@ -238,10 +239,8 @@ class MultiHeadAttention(keras.layers.Layer):
                 "dropout": self.dropout,
                 "use_bias": self.use_bias,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "output_kernel_initializer": (
-                    None
-                    if self.output_kernel_initializer is None
-                    else keras.initializers.serialize(self.output_kernel_initializer)
+                "output_kernel_initializer": serialize_optional_initializer(
+                    self.output_kernel_initializer
                 ),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             }
