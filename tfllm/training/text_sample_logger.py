@@ -59,7 +59,9 @@ class TextSampleLogger(keras.callbacks.Callback):
         step = int(self.model.optimizer.iterations.numpy())
         self.samples.append((step, text))
         if self.print_fn is not None:
-            self.print_fn(f"--- sample after epoch {epoch + 1} (step {step}) ---\n{text}")
+            # A live progress bar (verbose=1) is mid-line here: start on a fresh line.
+            fresh_line = "\n" if (self.params or {}).get("verbose") == 1 else ""
+            self.print_fn(f"{fresh_line}--- sample after epoch {epoch + 1} (step {step}) ---\n{text}")
         if self._writer is not None:
             with self._writer.as_default(step=step):
                 tf.summary.text("samples", markdown_code_block(text))
