@@ -103,3 +103,26 @@ def test_interrupted_training_resumes_and_replaces_the_model_atomically(tmp_path
     assert f"Resuming {run_dir} from its checkpoint after epoch {completed_epochs} of 10" in out.getvalue()
     assert (model_dir / "model.keras").exists()
     assert not list(tmp_path.glob(".model.tmp-*")) and not list(tmp_path.glob(".model.old-*"))
+
+
+def test_train_on_a_user_folder_of_text_files(tmp_path, capsys):
+    from tfllm.data import load_plays
+
+    plays = {p.slug: p for p in load_plays()}
+    corpus = tmp_path / "my_texts"
+    corpus.mkdir()
+    (corpus / "hamlet.txt").write_text(plays["hamlet"].text[:40_000])
+    (corpus / "lear.txt").write_text(plays["king-lear"].text[:40_000])
+    model_dir = tmp_path / "model"
+    code = main(["train", "--preset", "smoke", "--quiet", "--corpus", str(corpus),
+                 "--set", "train.steps=20", "--set", "train.eval_interval=10",
+                 "--run-dir", str(tmp_path / "run"), "--output", str(model_dir)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Validation (hamlet.txt, lear.txt;" in out, out[-500:]
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["data"]["corpus"] == str(corpus)
+    assert main(["evaluate", "--model", str(model_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    # 5% of each 40,000-character file is validation text.
+    assert 3_000 < result["tokens"] < 4_200, result
