@@ -62,6 +62,9 @@ register_preset(
             hidden_dim=128,
             intermediate_dim=512,
             dropout=0.0,  # 2400 steps see each training character ~2.3 times: no overfitting yet
+            # A separate output projection (85 x 128, 11k parameters) learned faster than the
+            # tied one at this budget: validation loss 1.5502 untied vs 1.5707 tied, same steps.
+            tie_embeddings=False,
         ),
         data=_SHAKESPEARE_DATA,
         train=_SHAKESPEARE_TRAIN,
@@ -70,7 +73,7 @@ register_preset(
 )
 
 # The recurrent baseline on equal terms: same data, tokenizer, objective and steps, and a similar
-# parameter count (1.1M against the GPT's 0.82M). An LSTM step costs more on a CPU (its time
+# parameter count (1.1M against the GPT's 0.83M). An LSTM step costs more on a CPU (its time
 # steps run one after another): measured 286 ms per step against ~110 for the GPT, so this
 # preset takes about 12 minutes on 2 CPU cores.
 register_preset(
