@@ -3,10 +3,11 @@
 Both models get the "baby" configuration (4 layers, 4 heads, width 128, FFN 512, context 64,
 batch 12, character vocabulary), the same AdamW recipe at 1e-3, the same loss, the same
 training windows from the bundled plays and the same XLA setting. They train in alternating
-chunks, so a slow spell of this noisy machine hits both; the first chunk (which includes
-compilation) is reported separately and left out of tokens/s.
+chunks (and take turns going first), so a slow spell of this noisy machine hits both; the
+first chunk (which includes compilation) is reported separately and left out of tokens/s.
 
     python benchmarks/train_throughput.py                 # 2000 steps each (1.536M tokens)
+    python benchmarks/train_throughput.py --untied        # tfllm with a separate output head
     python benchmarks/train_throughput.py --steps 500 --no-jit
 
 It prints tokens/s for each, their ratio, and the validation loss (nats per character over the
@@ -109,7 +110,9 @@ def main():
         chunk_data = lm_dataset(
             train_ids, BABY["sequence_length"], BATCH_SIZE, windows="random", seed=chunk
         )
-        for name, entry in contenders.items():
+        # Alternate who goes first, so a periodic slowdown of the machine cannot favour one.
+        order = list(contenders.items())
+        for name, entry in order if chunk % 2 == 0 else reversed(order):
             clock = entry["clock"]
             before = clock.seconds
             entry["model"].fit(
