@@ -38,7 +38,8 @@ def encode_prompt(tokenizer, prompt, *, unknown="drop"):
             f"The prompt contains characters that are not in the tokenizer's vocabulary: "
             f"{''.join(missing)!r}. Remove them or pass unknown='drop'. Received: prompt={prompt!r}"
         )
-    cleaned = "".join(ch for ch in prompt if ch not in set(missing))
+    missing_set = set(missing)
+    cleaned = "".join(ch for ch in prompt if ch not in missing_set)
     ids = tokenizer.encode(cleaned) if cleaned else []
     if not ids:
         ids = [tokenizer.bos_id]

@@ -3,7 +3,7 @@
 import numpy as np
 
 from tfllm.errors import ConfigError
-from tfllm.models.gpt import GPT, POSITION_ENCODINGS
+from tfllm.models.gpt import GPT
 from tfllm.models.lstm_language_model import LSTMLanguageModel
 
 ARCHITECTURES = ("gpt", "lstm")
@@ -39,17 +39,6 @@ def build_model(model_config, vocabulary_size):
         )
     try:
         if config.architecture == "gpt":
-            if config.position_encoding not in POSITION_ENCODINGS:
-                raise ConfigError(
-                    f"model.position_encoding must be one of {', '.join(POSITION_ENCODINGS)}. "
-                    f"Received: model.position_encoding={config.position_encoding!r}"
-                )
-            if config.num_heads >= 1 and config.hidden_dim % config.num_heads:
-                raise ConfigError(
-                    "model.hidden_dim must be divisible by model.num_heads (each head gets "
-                    f"hidden_dim // num_heads features). Received: "
-                    f"model.hidden_dim={config.hidden_dim}, model.num_heads={config.num_heads}"
-                )
             model = GPT(
                 vocabulary_size=vocabulary_size,
                 sequence_length=config.sequence_length,
@@ -70,14 +59,12 @@ def build_model(model_config, vocabulary_size):
                 dropout=config.dropout,
                 sequence_length=config.sequence_length,
             )
-    except ConfigError:
-        raise
     except ValueError as error:
         # The layers name their own arguments; in a config they are `model.<name>` fields
         # (except vocabulary_size, which comes from the tokenizer).
         message = str(error)
         for field in ("sequence_length", "num_layers", "num_heads", "hidden_dim",
-                      "intermediate_dim", "dropout"):
+                      "intermediate_dim", "dropout", "position_encoding"):
             message = message.replace(f"`{field}`", f"model.{field}").replace(
                 f" {field}=", f" model.{field}="
             )

@@ -186,7 +186,7 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
     # Intermediate validation reads about eval_batches batches spread evenly over the whole
     # split (every k-th batch: a prefix would only measure the first play); the final
     # evaluation reads all of it.
-    validation_batches = -(-(len(validation_ids) - 1) // (sequence_length * batch_size))
+    validation_batches = int(validation_data.cardinality())
     stride = max(1, -(-validation_batches // config.train.eval_batches))
     validation_sample = validation_data.shard(num_shards=stride, index=0)
 
@@ -234,14 +234,14 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
         keras.callbacks.TensorBoard(log_dir=str(log_dir)),
         LossCurvePlot(str(run_dir / "loss_curve.png"), throughput_logger=throughput),
     ]
+    sample_logger = None
     if config.train.sample_length > 0:
-        run_callbacks.append(
-            TextSampleLogger(
-                lambda m: config.train.sample_prompt + sample_fn(m),
-                log_dir=str(log_dir / "steps"),
-                print_fn=print_fn,
-            )
+        sample_logger = TextSampleLogger(
+            lambda m: config.train.sample_prompt + sample_fn(m),
+            log_dir=str(log_dir / "steps"),
+            print_fn=print_fn,
         )
+        run_callbacks.append(sample_logger)
     run_callbacks.extend(callbacks)
 
     if resumed_from:
@@ -264,7 +264,12 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
     metrics = evaluate_language_model(model, validation_data)
     metrics = {key: float(value) for key, value in metrics.items()}
     metrics["tokens"] = int(metrics["tokens"])
-    sample = config.train.sample_prompt + sample_fn(model) if config.train.sample_length else ""
+    sample = ""
+    if sample_logger is not None:
+        # The last epoch ended on the final weights, so its sample is the final one (a resumed
+        # run with no epochs left has none yet).
+        sample = (sample_logger.samples[-1][1] if sample_logger.samples
+                  else config.train.sample_prompt + sample_fn(model))
     return TrainingRun(
         config=config,
         model=model,
