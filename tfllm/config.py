@@ -91,6 +91,18 @@ class TrainConfig:
     sample_top_k: int = 0
     # Write TensorBoard scalars every this many steps.
     log_every: int = 50
+    # tf.distribute strategy: auto | cpu | gpu | mirrored | multiworker | tpu ("auto" says what it picked).
+    strategy: str = "auto"
+    # Training loop: auto | fit (Keras model.fit) | custom (strategy.run; what multiworker needs).
+    loop: str = "auto"
+    # Numerics: float32 | mixed_bfloat16 | mixed_float16 (logits and losses stay float32).
+    precision: str = "float32"
+    # Micro-batches whose gradients are summed before one optimizer step (1 = off).
+    grad_accum_steps: int = 1
+    # Steps run per compiled call (Keras steps_per_execution).
+    steps_per_execution: int = 1
+    # Op determinism for bit-exact reruns and resumes (slower; turns XLA off).
+    deterministic: bool = False
 
 
 @dataclass(frozen=True)

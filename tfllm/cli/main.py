@@ -6,12 +6,20 @@ line on stderr and exit with code 2; set TFLLM_DEBUG=1 to see the traceback inst
 """
 
 import argparse
+import importlib
 import json
 import os
 import sys
 
+from tfllm.cli.argument_types import non_negative_float, non_negative_int, positive_int
+
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+# Commands that live in their own module: each defines `register(commands)`, which adds its
+# sub-parser(s) to the `commands` sub-parsers action and sets `handler` defaults. Keep these
+# modules free of TensorFlow imports at module level, like this one.
+COMMAND_MODULES = ()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -19,26 +27,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
-
-
-def _bounded(parse, minimum, description):
-    """An argparse type: `parse(text)` that must be >= `minimum`, with a message naming both."""
-
-    def convert(text):
-        try:
-            value = parse(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {description}, received {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {description}, received {value}")
-        return value
-
-    return convert
-
-
-_positive_int = _bounded(int, 1, "a positive integer")
-_non_negative_int = _bounded(int, 0, "an integer >= 0")
-_non_negative_float = _bounded(float, 0.0, "a number >= 0")
 
 
 def build_parser():
@@ -72,10 +60,10 @@ def build_parser():
     generate = commands.add_parser("generate", help="continue a prompt with a saved model")
     generate.add_argument("--model", required=True, help="a model directory")
     generate.add_argument("--prompt", required=True, help="the text to continue")
-    generate.add_argument("--max-new-tokens", type=_positive_int, default=300)
-    generate.add_argument("--temperature", type=_non_negative_float, default=0.8,
+    generate.add_argument("--max-new-tokens", type=positive_int, default=300)
+    generate.add_argument("--temperature", type=non_negative_float, default=0.8,
                           help="0 = greedy; higher = more varied (default 0.8)")
-    generate.add_argument("--top-k", type=_non_negative_int, default=0,
+    generate.add_argument("--top-k", type=non_negative_int, default=0,
                           help="sample among the k most likely tokens (0 = all)")
     generate.add_argument("--seed", type=int, default=None, help="for reproducible samples")
     generate.set_defaults(handler=_generate)
@@ -83,6 +71,9 @@ def build_parser():
     presets = commands.add_parser("presets", help="list the named configurations")
     presets.add_argument("--json", action="store_true", help="print each preset's full config")
     presets.set_defaults(handler=_presets)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(commands)
     return parser
 
 
