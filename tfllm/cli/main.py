@@ -19,7 +19,9 @@ EXIT_INTERRUPTED = 130
 # Commands that live in their own module: each defines `register(commands)`, which adds its
 # sub-parser(s) to the `commands` sub-parsers action and sets `handler` defaults. Keep these
 # modules free of TensorFlow imports at module level, like this one.
-COMMAND_MODULES = ()
+COMMAND_MODULES = (
+    "tfllm.cli.export_command",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,15 +59,43 @@ def build_parser():
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=_evaluate)
 
-    generate = commands.add_parser("generate", help="continue a prompt with a saved model")
+    generate = commands.add_parser("generate", help="continue prompts with a saved model")
     generate.add_argument("--model", required=True, help="a model directory")
-    generate.add_argument("--prompt", required=True, help="the text to continue")
+    source = generate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prompt", help="the text to continue (\\n and \\t are understood)")
+    source.add_argument("--prompt-file", help="a UTF-8 file with one prompt per line")
     generate.add_argument("--max-new-tokens", type=positive_int, default=300)
+    generate.add_argument("--min-new-tokens", type=non_negative_int, default=0,
+                          help="no stop sequence or end id ends a prompt before this many")
     generate.add_argument("--temperature", type=non_negative_float, default=0.8,
                           help="0 = greedy; higher = more varied (default 0.8)")
     generate.add_argument("--top-k", type=non_negative_int, default=0,
                           help="sample among the k most likely tokens (0 = all)")
+    generate.add_argument("--top-p", type=float, default=1.0,
+                          help="nucleus sampling: keep the likeliest tokens holding this "
+                               "probability, in (0, 1] (default 1 = all)")
+    generate.add_argument("--repetition-penalty", type=float, default=1.0,
+                          help="> 1 makes tokens already seen less likely (default 1 = off)")
+    generate.add_argument("--presence-penalty", type=float, default=0.0)
+    generate.add_argument("--frequency-penalty", type=float, default=0.0)
+    generate.add_argument("--no-repeat-ngram-size", type=non_negative_int, default=0,
+                          help="never repeat an n-gram of this size (0 = off)")
+    generate.add_argument("--ban", action="append", default=[], metavar="TEXT",
+                          help="text that must never be generated (repeatable)")
+    generate.add_argument("--stop", action="append", default=[], metavar="TEXT",
+                          help="end a continuation at this text, e.g. --stop '\\n\\n' "
+                               "(repeatable; the stop text is not printed)")
+    generate.add_argument("--num-return-sequences", type=positive_int, default=1)
+    generate.add_argument("--num-beams", type=positive_int, default=1,
+                          help="> 1: beam search (deterministic; ignores temperature/top-k/top-p)")
+    generate.add_argument("--length-penalty", type=float, default=1.0,
+                          help="beam search ranks by log p / length ** this (default 1)")
     generate.add_argument("--seed", type=int, default=None, help="for reproducible samples")
+    output = generate.add_mutually_exclusive_group()
+    output.add_argument("--stream", action="store_true", help="print tokens as they are generated")
+    output.add_argument("--json", action="store_true",
+                        help="one JSON object per continuation: text, tokens, log-probability, "
+                             "finish reason")
     generate.set_defaults(handler=_generate)
 
     presets = commands.add_parser("presets", help="list the named configurations")
@@ -124,30 +154,102 @@ def _evaluate(args):
     return 0
 
 
+def _unescape(text):
+    r"""Shell arguments arrive with literal backslashes: turn \n, \t and \\ into characters."""
+    return text.replace("\\\\", "\0").replace("\\n", "\n").replace("\\t", "\t").replace("\0", "\\")
+
+
+def _read_prompts(args):
+    from tfllm.errors import GenerationError
+
+    if args.prompt is not None:
+        return [_unescape(args.prompt)]
+    try:
+        with open(args.prompt_file, encoding="utf-8") as handle:
+            prompts = [line.rstrip("\n") for line in handle if line.strip()]
+    except FileNotFoundError:
+        raise GenerationError(f"No prompt file at {args.prompt_file!r}. "
+                              f"Received: --prompt-file {args.prompt_file!r}") from None
+    except UnicodeDecodeError as error:
+        raise GenerationError(f"The prompt file {args.prompt_file!r} is not UTF-8 ({error.reason} "
+                              f"at byte {error.start}); save it as UTF-8.") from None
+    if not prompts:
+        raise GenerationError(f"The prompt file {args.prompt_file!r} has no non-empty line: "
+                              f"write one prompt per line.")
+    return [_unescape(prompt) for prompt in prompts]
+
+
 def _generate(args):
     _quiet_tensorflow()
     from tfllm.export import load_model_dir
     from tfllm.generation import generate
 
+    prompts = _read_prompts(args)
     loaded = load_model_dir(args.model)
-    unknown = loaded.tokenizer.unknown_characters(args.prompt)
-    if unknown:
-        print(
-            f"tfllm generate: note: the prompt has characters outside the model's vocabulary "
-            f"({''.join(unknown)!r}); they were removed before generating.",
-            file=sys.stderr,
-        )
-    continuation = generate(
+    tokenizer = loaded.tokenizer
+    limit = loaded.model.max_cache_length
+    for prompt in prompts:
+        unknown = tokenizer.unknown_characters(prompt)
+        if unknown:
+            print(f"tfllm generate: note: the prompt has characters outside the model's "
+                  f"vocabulary ({''.join(unknown)!r}); they were removed before generating.",
+                  file=sys.stderr)
+    streamed = []
+
+    def stream(row, text):
+        if row == 0:  # print the first continuation live; the others follow at the end
+            print(text, end="", flush=True)
+            streamed.append(text)
+
+    if args.stream and len(prompts) * args.num_return_sequences == 1:
+        print(prompts[0], end="", flush=True)
+    results = generate(
         loaded.model,
-        loaded.tokenizer,
-        args.prompt,
+        tokenizer,
+        prompts,
         max_new_tokens=args.max_new_tokens,
+        min_new_tokens=args.min_new_tokens,
         temperature=args.temperature,
         top_k=args.top_k,
+        top_p=args.top_p,
+        repetition_penalty=args.repetition_penalty,
+        presence_penalty=args.presence_penalty,
+        frequency_penalty=args.frequency_penalty,
+        no_repeat_ngram_size=args.no_repeat_ngram_size,
+        banned_words=[_unescape(text) for text in args.ban],
+        stop=[_unescape(text) for text in args.stop],
+        num_return_sequences=args.num_return_sequences,
+        num_beams=args.num_beams,
+        length_penalty=args.length_penalty,
         seed=args.seed,
+        stream=stream if args.stream and len(prompts) * args.num_return_sequences == 1 else None,
+        return_details=True,
         unknown="drop",
     )
-    print(args.prompt + continuation)
+    for result in results:
+        if result.cropped_tokens:
+            print(f"tfllm generate: note: the prompt was longer than the model's context of "
+                  f"{limit} tokens; its first {result.cropped_tokens} tokens were dropped.",
+                  file=sys.stderr)
+            break
+    if args.json:
+        for result in results:
+            print(json.dumps({
+                "prompt": result.prompt,
+                "text": result.text,
+                "tokens": len(result.token_ids),
+                "log_probability": round(result.log_probability, 4),
+                "finish_reason": result.finish_reason,
+                "cropped_prompt_tokens": result.cropped_tokens,
+                **({"score": round(result.score, 4)} if result.score is not None else {}),
+            }, ensure_ascii=False))
+    elif streamed or (args.stream and len(results) == 1):
+        print()
+    else:
+        for index, result in enumerate(results):
+            if index:
+                print("\n" + "-" * 40)
+            print(result.prompt + result.text)
     return 0
 
 

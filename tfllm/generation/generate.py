@@ -1,22 +1,98 @@
 """`generate(model, tokenizer, prompts, ...)`: continue text with any tfllm language model.
 
-This is the simple, model-agnostic decoder: at each step it runs the model on the last T tokens
-(T = `model.sequence_length`) and samples the next one. Once the text outgrows the context it
-slides the window, so the model never sees a position it was not trained on. Each step is one
-compiled forward pass of a fixed (B, T) shape, so it traces once per call.
+One API for every model that generates: it encodes the prompts, left-pads them into a shape
+bucket, and runs the compiled cached decoder (`CachedDecoder`, or `beam_search` for
+`num_beams > 1`), which drives the model through its step-with-cache protocol. The decoder is
+kept per model, so a second call in the same shape bucket (batch, prompt bucket, new-token
+bucket) reuses the compiled loop without tracing again.
+
+Documented choices for awkward input:
+- A prompt longer than the model's context is cropped from the left to its last
+  `max_cache_length` tokens; `Generation.cropped_tokens` says how many were dropped (the CLI
+  prints a note).
+- An empty prompt starts from the tokenizer's start id (`bos_id`).
+- `temperature=0` is greedy decoding, not an error. Beam search is deterministic and ignores
+  temperature, top-k and top-p.
+- Prompt characters outside the vocabulary are dropped (`unknown="drop"`) or refused
+  (`unknown="error"`); banned words and stop sequences must encode without unknown tokens.
+- Stop sequences and banned words are matched as token sequences, which is exact for the
+  character and byte tokenizers; a subword tokenizer may spell the same text with other tokens.
 
 Example:
 
 >>> import tfllm
 >>> loaded = tfllm.load_model("saved_models/shakespeare-char")  # doctest: +SKIP
->>> tfllm.generate(loaded.model, loaded.tokenizer, "ROMEO:", max_new_tokens=100)  # doctest: +SKIP
+>>> tfllm.generate(loaded.model, loaded.tokenizer, "ROMEO:", max_new_tokens=100,
+...                temperature=0.8, top_p=0.9, stop=["\\n\\n"], seed=1)  # doctest: +SKIP
 """
+
+import dataclasses
+import math
+import numbers
+import weakref
 
 import numpy as np
 import tensorflow as tf
 
 from tfllm.errors import GenerationError
-from tfllm.generation.sampling import sample_next_token, validate_sampling_arguments
+from tfllm.generation.beam_search import beam_search
+from tfllm.generation.cached_decoder import (
+    FINISH_REASONS,
+    CachedDecoder,
+    DecodeSpec,
+    default_controls,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Generation:
+    """One generated continuation.
+
+    Attributes:
+        prompt: the prompt as given.
+        text: the continuation (without the prompt and without a matched stop sequence).
+        token_ids: the continuation's token ids.
+        log_probabilities: per generated token, log p(token | context) under the model's own
+            distribution (before temperature, filters and penalties).
+        finish_reason: "length" (max_new_tokens reached), "eos" or "stop".
+        cropped_tokens: prompt tokens dropped from the left to fit the context.
+        score: beam search's length-normalised score; None when sampling.
+    """
+
+    prompt: str
+    text: str
+    token_ids: tuple
+    log_probabilities: tuple
+    finish_reason: str
+    cropped_tokens: int = 0
+    score: float | None = None
+
+    @property
+    def log_probability(self):
+        """Sum of `log_probabilities`: the log-probability of the whole continuation."""
+        return float(sum(self.log_probabilities))
+
+
+# model -> {jit_compile: CachedDecoder}; weak, so a decoder never keeps a model alive.
+_DECODERS = weakref.WeakKeyDictionary()
+
+
+def get_decoder(model, jit_compile="auto"):
+    """The model's `CachedDecoder` (created once per model and XLA setting, then reused).
+
+    `jit_compile="auto"` compiles with XLA for models with a bounded key/value cache (GPT)
+    and not for recurrent ones, where the per-step work is a few small matmuls.
+    """
+    if jit_compile == "auto":
+        jit_compile = model.max_cache_length is not None
+    if not isinstance(jit_compile, bool):
+        raise GenerationError(
+            f"jit_compile must be True, False or 'auto'. Received: jit_compile={jit_compile!r}"
+        )
+    decoders = _DECODERS.setdefault(model, {})
+    if jit_compile not in decoders:
+        decoders[jit_compile] = CachedDecoder(model, jit_compile=jit_compile)
+    return decoders[jit_compile]
 
 
 def encode_prompt(tokenizer, prompt, *, unknown="drop"):
@@ -46,83 +122,258 @@ def encode_prompt(tokenizer, prompt, *, unknown="drop"):
     return ids, missing
 
 
+def encode_phrases(tokenizer, phrases, argument):
+    """Token-id tuples of banned words or stop sequences; refuses what cannot be encoded."""
+    if isinstance(phrases, str):
+        phrases = [phrases]
+    encoded = []
+    for phrase in phrases:
+        if not isinstance(phrase, str) or not phrase:
+            raise GenerationError(
+                f"{argument} must be non-empty strings. Received: {argument} item {phrase!r}"
+            )
+        missing = tokenizer.unknown_characters(phrase)
+        ids = tokenizer.encode(phrase)
+        if missing or not ids or tokenizer.unk_id in ids:
+            raise GenerationError(
+                f"{argument} item {phrase!r} cannot be encoded by the model's tokenizer "
+                f"(it has no token for {''.join(missing) or 'part of it'!r}), so it could never "
+                f"be matched. Use text made of characters the model knows."
+            )
+        encoded.append(tuple(ids))
+    return tuple(encoded)
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise GenerationError(
+            f"{name} must be an integer >= {minimum}. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def _check_float(name, value, low, high, low_open=False):
+    valid = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if valid:
+        valid = (value > low if low_open else value >= low) and value <= high
+    if not valid:
+        interval = f"{'(' if low_open else '['}{low}, {high}]"
+        raise GenerationError(f"{name} must be a number in {interval}. Received: {name}={value!r}")
+    return float(value)
+
+
+def _bucket(length, minimum=16):
+    """The shape bucket of a length: the next power of two (at least `minimum`)."""
+    return max(minimum, 1 << (max(length, 1) - 1).bit_length())
+
+
 def generate(
     model,
     tokenizer,
     prompts,
     *,
     max_new_tokens=200,
+    min_new_tokens=0,
     temperature=1.0,
     top_k=0,
+    top_p=1.0,
+    repetition_penalty=1.0,
+    presence_penalty=0.0,
+    frequency_penalty=0.0,
+    no_repeat_ngram_size=0,
+    banned_words=(),
+    stop=(),
+    num_return_sequences=1,
+    num_beams=1,
+    length_penalty=1.0,
     seed=None,
+    stream=None,
+    return_details=False,
     unknown="drop",
+    jit_compile="auto",
 ):
-    """Continues each prompt by sampling `max_new_tokens` tokens.
+    """Continues each prompt.
 
     Args:
-        model: a tfllm language model (`GPT`, `LSTMLanguageModel`) taking
-            `{"token_ids": (B, T), "padding_mask": (B, T)}` and returning (B, T, V) logits, with a
-            `sequence_length` attribute.
+        model: a tfllm language model with the step-with-cache protocol (`GPT`,
+            `LSTMLanguageModel`).
         tokenizer: the tokenizer the model was trained with.
         prompts: a string or a list of strings.
-        max_new_tokens: positive int, tokens generated after each prompt.
+        max_new_tokens: positive int, the most tokens generated after each prompt.
+        min_new_tokens: no end-of-sequence or stop sequence ends a row before this many.
         temperature: 0 for greedy decoding; otherwise the sampling temperature.
         top_k: sample among the k most likely tokens (0 = all).
+        top_p: nucleus sampling: the smallest set of tokens holding this probability, in (0, 1].
+        repetition_penalty: > 0; above 1 makes every token already seen less likely (CTRL).
+        presence_penalty, frequency_penalty: subtracted from a seen token's logit once, and
+            once per occurrence (OpenAI-style).
+        no_repeat_ngram_size: n > 0 never repeats an n-gram of prompt and output.
+        banned_words: strings that never appear in the output (e.g. ["love"]).
+        stop: strings that end a row when generated (not included in the text).
+        num_return_sequences: continuations per prompt (samples, or the best beams).
+        num_beams: > 1 runs beam search with this many beams.
+        length_penalty: beam search ranks finished beams by log p / length ** length_penalty.
         seed: int for reproducible sampling; None draws a random one.
-        unknown: what to do with prompt characters outside the vocabulary ("drop" or "error").
+        stream: optional callable `stream(row, text)` called with each row's new text as it is
+            generated (row = index in the returned list); not available with beam search.
+        return_details: return `Generation` objects instead of strings.
+        unknown: prompt characters outside the vocabulary: "drop" or "error".
+        jit_compile: XLA for the decode loop: True, False or "auto" (see `get_decoder`).
     Returns:
-        The generated continuation (without the prompt): a string for a string prompt, else a
-        list of strings.
+        For a string prompt and one sequence: a string (or a `Generation`); otherwise a list,
+        `num_return_sequences` entries per prompt, in prompt order.
     """
     single = isinstance(prompts, str)
-    prompt_list = [prompts] if single else list(prompts)
+    prompt_list = [prompts] if single else list(prompts) if prompts is not None else []
     if not prompt_list or not all(isinstance(p, str) for p in prompt_list):
         raise GenerationError(
             f"prompts must be a string or a non-empty list of strings. Received: prompts={prompts!r}"
         )
-    if not isinstance(max_new_tokens, int) or isinstance(max_new_tokens, bool) or max_new_tokens < 1:
+    max_new_tokens = _check_int("max_new_tokens", max_new_tokens, 1)
+    min_new_tokens = _check_int("min_new_tokens", min_new_tokens, 0)
+    if min_new_tokens > max_new_tokens:
         raise GenerationError(
-            f"max_new_tokens must be a positive integer. Received: max_new_tokens={max_new_tokens!r}"
+            f"min_new_tokens cannot exceed max_new_tokens ({max_new_tokens}). "
+            f"Received: min_new_tokens={min_new_tokens}"
         )
-    validate_sampling_arguments(temperature, top_k)
+    temperature = _check_float("temperature", temperature, 0.0, 1e6)
+    top_k = _check_int("top_k", top_k, 0)
+    top_p = _check_float("top_p", top_p, 0.0, 1.0, low_open=True)
+    repetition_penalty = _check_float("repetition_penalty", repetition_penalty, 0.0, 1e6,
+                                      low_open=True)
+    presence_penalty = _check_float("presence_penalty", presence_penalty, -1e6, 1e6)
+    frequency_penalty = _check_float("frequency_penalty", frequency_penalty, -1e6, 1e6)
+    no_repeat_ngram_size = _check_int("no_repeat_ngram_size", no_repeat_ngram_size, 0)
+    num_return_sequences = _check_int("num_return_sequences", num_return_sequences, 1)
+    num_beams = _check_int("num_beams", num_beams, 1)
+    length_penalty = _check_float("length_penalty", length_penalty, -1e6, 1e6)
+    if num_beams > 1 and num_return_sequences > num_beams:
+        raise GenerationError(
+            f"num_return_sequences cannot exceed num_beams ({num_beams}) with beam search. "
+            f"Received: num_return_sequences={num_return_sequences}"
+        )
+    if num_beams > 1 and stream is not None:
+        raise GenerationError(
+            "stream is not available with beam search: the best beam is known only at the end. "
+            f"Received: num_beams={num_beams} with a stream callback"
+        )
+    if seed is None:
+        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+    seed = _check_int("seed", seed, 0)
     model_vocabulary = getattr(model, "vocabulary_size", None)
-    if model_vocabulary is not None and model_vocabulary != tokenizer.vocabulary_size:
+    if model_vocabulary != tokenizer.vocabulary_size:
         raise GenerationError(
             f"The tokenizer does not match the model: the model has {model_vocabulary} token ids, "
             f"the tokenizer {tokenizer.vocabulary_size}. Use the tokenizer saved with the model. "
             f"Received: tokenizer.vocabulary_size={tokenizer.vocabulary_size}"
         )
-    if seed is None:
-        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
 
-    sequences = [encode_prompt(tokenizer, p, unknown=unknown)[0] for p in prompt_list]
-    prompt_lengths = [len(s) for s in sequences]
-    context = int(model.sequence_length)
-    batch_size = len(sequences)
+    spec = DecodeSpec(
+        pad_id=tokenizer.pad_id,
+        eos_id=tokenizer.eos_id,
+        never_ids=tuple(
+            sorted({tokenizer.pad_id, tokenizer.unk_id, tokenizer.bos_id, tokenizer.mask_id})
+        ),
+        banned_sequences=encode_phrases(tokenizer, banned_words, "banned_words"),
+        stop_sequences=encode_phrases(tokenizer, stop, "stop"),
+        no_repeat_ngram_size=no_repeat_ngram_size,
+    )
 
-    @tf.function(reduce_retracing=True)
-    def next_tokens(token_ids, padding_mask, last_positions, step_seed):
-        logits = model({"token_ids": token_ids, "padding_mask": padding_mask}, training=False)
-        # (B, V): each row's logits at its last real position.
-        last_logits = tf.gather(logits, last_positions, axis=1, batch_dims=1)
-        return sample_next_token(last_logits, temperature=temperature, top_k=top_k, seed=step_seed)
+    # Encode, crop to the context, and repeat each prompt once per returned sequence.
+    limit = model.max_cache_length
+    rows = []  # (prompt, ids, cropped)
+    for prompt in prompt_list:
+        ids, _ = encode_prompt(tokenizer, prompt, unknown=unknown)
+        cropped = max(0, len(ids) - limit) if limit is not None else 0
+        rows.append((prompt, ids[cropped:], cropped))
+    copies = 1 if num_beams > 1 else num_return_sequences
+    rows = [row for row in rows for _ in range(copies)]
 
-    window = np.full((batch_size, context), tokenizer.pad_id, dtype=np.int32)
-    for step in range(max_new_tokens):
-        window.fill(tokenizer.pad_id)
-        last = np.zeros((batch_size,), dtype=np.int32)
-        for row, sequence in enumerate(sequences):
-            visible = sequence[-context:]  # slide the window once the text outgrows the context
-            window[row, : len(visible)] = visible
-            last[row] = len(visible) - 1
-        mask = np.arange(context)[None, :] <= last[:, None]  # (B, T)
-        chosen = next_tokens(
-            tf.constant(window), tf.constant(mask), tf.constant(last), tf.constant([seed, step])
-        ).numpy()
-        for row, token in enumerate(chosen):
-            sequences[row].append(int(token))
+    longest = max(len(ids) for _, ids, _ in rows)
+    prompt_slots = _bucket(longest, minimum=8)
+    if limit is not None:
+        prompt_slots = min(prompt_slots, limit)
+    new_slots = _bucket(max_new_tokens)
+    prompt_ids = np.full((len(rows), prompt_slots), tokenizer.pad_id, np.int32)
+    first_real = np.zeros((len(rows),), np.int32)
+    for row, (_, ids, _) in enumerate(rows):
+        prompt_ids[row, prompt_slots - len(ids):] = ids  # left padding
+        first_real[row] = prompt_slots - len(ids)
 
-    continuations = [
-        tokenizer.decode(sequence[length:]) for sequence, length in zip(sequences, prompt_lengths)
+    controls = default_controls(
+        temperature=temperature, top_k=top_k, top_p=top_p,
+        repetition_penalty=repetition_penalty, presence_penalty=presence_penalty,
+        frequency_penalty=frequency_penalty, min_new_tokens=min_new_tokens,
+        max_new_tokens=max_new_tokens, seed=(seed, 0),
+    )
+    decoder = get_decoder(model, jit_compile)
+    state = decoder.prefill(prompt_ids, first_real, new_slots, spec)
+    if num_beams > 1:
+        results = beam_search(
+            decoder, state, controls, spec, num_beams=num_beams,
+            num_return_sequences=num_return_sequences, length_penalty=length_penalty,
+        )
+        token_rows, log_probability_rows, finish_rows, scores = results
+        rows = [row for row in rows for _ in range(num_return_sequences)]
+    else:
+        if stream is None:
+            state = decoder.decode(state, controls, spec)
+        else:
+            state = _decode_streaming(decoder, state, controls, spec, tokenizer, stream)
+        token_rows, log_probability_rows, finish_rows = _outputs(state, prompt_slots)
+        scores = [None] * len(rows)
+
+    generations = [
+        Generation(
+            prompt=prompt,
+            text=tokenizer.decode(list(tokens)),
+            token_ids=tuple(tokens),
+            log_probabilities=tuple(log_probabilities),
+            finish_reason=FINISH_REASONS[finish],
+            cropped_tokens=cropped,
+            score=score,
+        )
+        for (prompt, _, cropped), tokens, log_probabilities, finish, score in zip(
+            rows, token_rows, log_probability_rows, finish_rows, scores
+        )
     ]
-    return continuations[0] if single else continuations
+    results = generations if return_details else [g.text for g in generations]
+    return results[0] if single and num_return_sequences == 1 else results
+
+
+def _outputs(state, prompt_slots):
+    """Per row: the kept token ids, their log-probabilities and the finish code."""
+    history = state["history"].numpy()[:, prompt_slots:]
+    log_probabilities = state["log_probabilities"].numpy()
+    lengths = state["lengths"].numpy()
+    finish = state["finish"].numpy()
+    return (
+        [history[row, :n].tolist() for row, n in enumerate(lengths)],
+        [log_probabilities[row, :n].astype(float).tolist() for row, n in enumerate(lengths)],
+        finish.tolist(),
+    )
+
+
+def _decode_streaming(decoder, state, controls, spec, tokenizer, stream):
+    """Decodes one token per compiled call and reports each row's new text as it comes.
+
+    Text that could still turn out to be the start of a stop sequence is held back until the
+    row moves past it (or finishes), so a stop sequence is never printed.
+    """
+    prompt_slots = int(state["index"].numpy())
+    hold = max((len(s) for s in spec.stop_sequences), default=1) - 1
+    printed = [""] * int(state["history"].shape[0])
+    max_new_tokens = int(controls["max_new_tokens"].numpy())
+    while True:
+        state = decoder.decode(state, controls, spec, stop_at=state["step"] + 1)
+        finished = bool(tf.reduce_all(state["done"])) or int(state["step"]) >= max_new_tokens
+        tokens, _, _ = _outputs(state, prompt_slots)
+        done = state["done"].numpy()
+        for row, ids in enumerate(tokens):
+            visible = ids if done[row] or finished else ids[: max(0, len(ids) - hold)]
+            text = tokenizer.decode(visible)
+            if text.startswith(printed[row]) and len(text) > len(printed[row]):
+                stream(row, text[len(printed[row]):])
+                printed[row] = text
+        if finished:
+            return state

@@ -1,57 +1,52 @@
-"""Choosing the next token from logits: greedy, temperature and top-k sampling.
+"""Choosing the next token: greedy, or sampling with a temperature after the filters.
 
-Pure functions on (B, V) logits, so each rule can be tested on fake logits. Randomness is
-stateless: the same `seed` (a shape-(2,) int tensor) always gives the same token.
+`choose_tokens` is a pure function on (B, V) logits, so it can be tested on fake logits and
+traced into a compiled decoding loop. Sampling uses the Gumbel-max trick with stateless random
+numbers: `argmax(logits / temperature + g)` with g ~ Gumbel(0, 1) draws from
+`softmax(logits / temperature)`, the same `seed` always gives the same token, and changing the
+temperature between calls needs no retrace (0 switches to greedy inside the graph).
+
+Example:
+
+>>> import numpy as np
+>>> from tfllm.generation.sampling import choose_tokens
+>>> logits = np.array([[0.0, 5.0, 1.0]], "float32")
+>>> choose_tokens(logits, temperature=0.0, seed=[1, 2]).numpy().tolist()  # greedy
+[1]
 """
 
 import tensorflow as tf
 
-from tfllm.errors import GenerationError
+from tfllm.generation.logit_processors import top_k_filter, top_p_filter
 
 
-def validate_sampling_arguments(temperature, top_k):
-    """Raises `GenerationError` for a temperature or top-k that cannot be used."""
-    if not isinstance(temperature, (int, float)) or temperature < 0:
-        raise GenerationError(
-            "temperature must be a number >= 0 (0 means greedy decoding). "
-            f"Received: temperature={temperature!r}"
-        )
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 0:
-        raise GenerationError(
-            f"top_k must be an integer >= 0 (0 keeps every token). Received: top_k={top_k!r}"
-        )
+def gumbel_noise(shape, seed):
+    """Gumbel(0, 1) noise of `shape` from a stateless (2,) int `seed`."""
+    tiny = tf.experimental.numpy.finfo(tf.float32).tiny
+    uniform = tf.random.stateless_uniform(shape, seed=seed, minval=tiny, maxval=1.0)
+    return -tf.math.log(-tf.math.log(uniform))
 
 
-def top_k_filter(logits, top_k):
-    """Sets every logit below the k-th largest of its row to -inf. `top_k=0` keeps all.
+def choose_tokens(logits, *, temperature=1.0, top_k=0, top_p=1.0, seed):
+    """One token id per row.
 
     Args:
-        logits: (B, V) float tensor.
-        top_k: Python int, 0 <= top_k.
-    Returns:
-        (B, V) logits of the same dtype.
-    """
-    vocabulary_size = logits.shape[-1]
-    if top_k == 0 or (vocabulary_size is not None and top_k >= vocabulary_size):
-        return logits
-    kth_largest = tf.math.top_k(logits, k=top_k).values[:, -1:]  # (B, 1)
-    return tf.where(logits < kth_largest, tf.constant(float("-inf"), logits.dtype), logits)
-
-
-def sample_next_token(logits, *, temperature, top_k, seed):
-    """Picks one token id per row.
-
-    Args:
-        logits: (B, V) float tensor of next-token scores.
-        temperature: Python float; 0 picks the argmax (greedy), otherwise logits are divided by
-            it before sampling (below 1 sharpens, above 1 flattens).
-        top_k: Python int; when > 0 sample only among the k highest-scoring tokens.
-        seed: shape-(2,) int32/int64 tensor for `tf.random.stateless_categorical`.
+        logits: (B, V) float scores (penalties and bans already applied; -inf = never).
+        temperature: float or scalar tensor >= 0. 0 picks the argmax (greedy); otherwise the
+            logits are divided by it (below 1 sharpens, above 1 flattens) and a token is drawn.
+        top_k: int or scalar int tensor; > 0 samples among the k highest-scoring tokens only.
+        top_p: float or scalar tensor in (0, 1]; < 1 samples from the smallest set of tokens
+            holding that much probability (nucleus sampling).
+        seed: (2,) int tensor for the stateless random draw.
     Returns:
         (B,) int32 token ids.
     """
     logits = tf.cast(logits, tf.float32)
-    if temperature == 0:
-        return tf.argmax(logits, axis=-1, output_type=tf.int32)
-    logits = top_k_filter(logits / temperature, top_k)
-    return tf.cast(tf.random.stateless_categorical(logits, 1, seed=seed)[:, 0], tf.int32)
+    temperature = tf.cast(temperature, tf.float32)
+    greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    scaled = logits / tf.maximum(temperature, 1e-6)
+    filtered = top_p_filter(top_k_filter(scaled, top_k), top_p)
+    sampled = tf.argmax(filtered + gumbel_noise(tf.shape(filtered), seed), axis=-1,
+                        output_type=tf.int32)
+    return tf.where(temperature > 0, sampled, greedy)
+

@@ -50,6 +50,9 @@ class DecoderBlock(keras.layers.Layer):
         inputs: (B, T, D) tensor.
         padding_mask: optional bool key mask, True for real tokens: (B, T) without a cache,
             (B, S) over the cache slots with one.
+        attention_mask: optional bool (B, T, S), True where query i may attend to key j,
+            combined (AND) with the causal and padding masks; e.g. a document mask for packed
+            rows.
         cache: optional (B, 2, S, N, H) key/value cache of this block.
         cache_update_index: int or scalar int tensor, the position of the first input
             token; required with `cache`.
@@ -138,7 +141,15 @@ class DecoderBlock(keras.layers.Layer):
         ):
             layer.build(inputs_shape)
 
-    def call(self, inputs, padding_mask=None, cache=None, cache_update_index=None, training=None):
+    def call(
+        self,
+        inputs,
+        padding_mask=None,
+        attention_mask=None,
+        cache=None,
+        cache_update_index=None,
+        training=None,
+    ):
         batch_size, query_length = ops.shape(inputs)[0], ops.shape(inputs)[1]
         if cache is None:
             if cache_update_index is not None:
@@ -154,9 +165,10 @@ class DecoderBlock(keras.layers.Layer):
                     "first input token. Received: cache_update_index=None"
                 )
             key_length, first_position = ops.shape(cache)[2], cache_update_index
-        mask = merge_padding_and_attention_masks(
-            padding_mask, causal_mask(batch_size, query_length, key_length, first_position)
-        )  # (B, T, S)
+        mask = causal_mask(batch_size, query_length, key_length, first_position)  # (B, T, S)
+        if attention_mask is not None:
+            mask = ops.logical_and(mask, ops.cast(attention_mask, "bool"))
+        mask = merge_padding_and_attention_masks(padding_mask, mask)  # (B, T, S)
 
         residual = inputs
         x = self.self_attention_layer_norm(inputs) if self.norm_first else inputs

@@ -20,7 +20,8 @@ class PositionEmbedding(keras.layers.Layer):
     The layer reads only the shape of its input and returns the vectors of positions
     `start_index, ..., start_index + T - 1`, broadcast over the batch, to be added to the token
     embeddings. `start_index` lets a cached decoding step (T = 1) ask for the vector of the
-    position it is writing.
+    position it is writing; `position_ids` gives each row its own positions instead (a
+    left-padded batch of prompts, where a row's first real token is position 0).
 
     Args:
         sequence_length: the number of positions in the table (the longest context).
@@ -31,6 +32,8 @@ class PositionEmbedding(keras.layers.Layer):
     Call arguments:
         inputs: (B, T, D) tensor; only its shape is used.
         start_index: int or scalar int tensor, the position of the first of the T steps.
+        position_ids: optional (B, T) int positions, each in [0, sequence_length); overrides
+            `start_index`.
 
     Returns:
         (B, T, D) position vectors in the compute dtype.
@@ -60,7 +63,11 @@ class PositionEmbedding(keras.layers.Layer):
             initializer=clone_initializer(self.initializer),
         )
 
-    def call(self, inputs, start_index=0):
+    def call(self, inputs, start_index=0, position_ids=None):
+        if position_ids is not None:
+            # (B, T, D): one table row per position id.
+            positions = ops.take(self.embeddings, ops.cast(position_ids, "int32"), axis=0)
+            return ops.cast(positions, self.compute_dtype)
         shape = ops.shape(inputs)
         length, width = shape[-2], self.embeddings.shape[-1]
         if isinstance(start_index, numbers.Integral):

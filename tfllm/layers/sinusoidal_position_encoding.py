@@ -25,6 +25,8 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
     Call arguments:
         inputs: (B, T, D) tensor; only its shape is used.
         start_index: int or scalar int tensor, the position of the first of the T steps.
+        position_ids: optional (B, T) int positions; overrides `start_index` (each row of a
+            left-padded batch starts at its own position 0).
 
     Returns:
         (B, T, D) position vectors in the compute dtype.
@@ -43,22 +45,25 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
         super().__init__(**kwargs)
         self.max_wavelength = check_positive_float("max_wavelength", max_wavelength)
 
-    def call(self, inputs, start_index=0):
-        if isinstance(start_index, numbers.Integral):
+    def call(self, inputs, start_index=0, position_ids=None):
+        if position_ids is not None:
+            positions = ops.cast(position_ids, "float32")  # (B, T)
+        elif isinstance(start_index, numbers.Integral):
             if isinstance(start_index, bool) or start_index < 0:
                 raise ValueError(
                     f"`start_index` must be an integer >= 0. Received: start_index={start_index!r}"
                 )
-        else:
-            start_index = ops.cast(start_index, "int32")
         shape = ops.shape(inputs)
+        if position_ids is None:
+            start_index = ops.cast(start_index, "int32")
+            positions = ops.cast(ops.arange(shape[-2], dtype="int32") + start_index, "float32")
         width = static_last_dim("inputs", inputs.shape)
-        positions = ops.cast(ops.arange(shape[-2], dtype="int32") + start_index, "float32")  # (T,)
         features = ops.arange(width, dtype="int32")  # (D,)
         exponents = ops.cast(2 * (features // 2), "float32") / float(width)  # (D,)
         inverse_wavelengths = ops.power(self.max_wavelength, -exponents)  # (D,)
-        angles = ops.expand_dims(positions, 1) * ops.expand_dims(inverse_wavelengths, 0)  # (T, D)
-        # (T, D): sine on even features, cosine on odd ones.
+        # (T, D), or (B, T, D) with position_ids.
+        angles = ops.expand_dims(positions, -1) * inverse_wavelengths
+        # Sine on even features, cosine on odd ones.
         encoding = ops.where(features % 2 == 0, ops.sin(angles), ops.cos(angles))
         return ops.broadcast_to(ops.cast(encoding, self.compute_dtype), shape)  # (B, T, D)
 

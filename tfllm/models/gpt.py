@@ -13,7 +13,12 @@ from tfllm.layers.layer_utils import (
     check_positive_int,
     check_rate,
 )
-from tfllm.models.model_utils import logits_spec, token_ids_shape, unpack_inputs
+from tfllm.models.model_utils import (
+    PACKED_INPUT_KEYS,
+    logits_spec,
+    token_ids_shape,
+    unpack_inputs,
+)
 
 POSITION_ENCODINGS = ("learned", "sinusoidal")
 
@@ -35,9 +40,10 @@ class GPT(keras.Model):
 
     Decoding with a KV cache (used by `tfllm.generation`): `build_cache(B, S)` returns a zero
     (B, L, 2, S, N, H) cache (L = num_layers); `call_with_cache(token_ids, cache, index)` runs
-    the (B, T) tokens at positions `index .. index + T - 1`, writes their keys and values into
-    the cache and returns `(logits, new_cache)`. A prefill of the prompt followed by one-token
-    steps gives the same logits as one full pass.
+    the (B, T) tokens in cache slots `index .. index + T - 1`, writes their keys and values
+    into the cache and returns `(logits, new_cache)`. A prefill of the prompt followed by
+    one-token steps gives the same logits as one full pass. `max_cache_length` is the longest
+    cache (the learned positions): decoding past it needs a sliding window.
 
     Args:
         vocabulary_size: V, the number of token ids.
@@ -56,7 +62,8 @@ class GPT(keras.Model):
 
     Call arguments:
         inputs: dict with "token_ids" (B, T) int and optionally "padding_mask" (B, T) bool
-            (True = real token); a bare (B, T) id tensor also works.
+            (True = real token) and "segment_ids" (B, T) int (packed rows: a token attends only
+            to earlier tokens of the same segment); a bare (B, T) id tensor also works.
         training: bool, whether dropout is active.
 
     Returns:
@@ -177,43 +184,62 @@ class GPT(keras.Model):
             self.final_layer_norm.build(hidden_shape)
 
     def call(self, inputs, training=None):
-        token_ids, padding_mask = unpack_inputs(inputs)
+        token_ids, padding_mask, segment_ids = unpack_inputs(inputs, PACKED_INPUT_KEYS)
+        document_mask = None
+        if segment_ids is not None:
+            # (B, T, T): query i and key j belong to the same document.
+            document_mask = ops.expand_dims(segment_ids, 2) == ops.expand_dims(segment_ids, 1)
         x = self._embed(token_ids, start_index=0, training=training)  # (B, T, D)
         for block in self.decoder_blocks:
-            x = block(x, padding_mask=padding_mask, training=training)  # (B, T, D)
+            # (B, T, D)
+            x = block(x, padding_mask=padding_mask, attention_mask=document_mask, training=training)
         return self._logits(x)  # (B, T, V)
+
+    @property
+    def max_cache_length(self):
+        """The most positions a cache may hold: `sequence_length` (learned or trained range)."""
+        return self.sequence_length
 
     def build_cache(self, batch_size, max_length):
         """A zero key/value cache for decoding `max_length` positions.
 
         Args:
-            batch_size: B, the number of sequences decoded together.
+            batch_size: B, the number of sequences decoded together (an int, or a scalar int
+                tensor inside a traced function).
             max_length: S, the number of positions the cache holds (prompt plus new tokens);
-                at most `sequence_length` with learned positions.
+                at most `max_cache_length`.
         Returns:
             Zeros of shape (B, L, 2, S, N, H) in the model's compute dtype: for each of the L
             blocks, the keys (index 0) and values (index 1) of each position and head.
         """
-        batch_size = check_positive_int("batch_size", batch_size)
+        if isinstance(batch_size, int):
+            batch_size = check_positive_int("batch_size", batch_size)
         max_length = check_positive_int("max_length", max_length)
-        if self.position_encoding == "learned" and max_length > self.sequence_length:
+        if max_length > self.max_cache_length:
             raise ValueError(
-                f"`max_length` cannot exceed the {self.sequence_length} learned positions "
-                f"(sequence_length). Received: max_length={max_length}"
+                f"`max_length` cannot exceed the {self.max_cache_length} positions the model was "
+                f"built for (sequence_length). Received: max_length={max_length}"
             )
         head_dim = self.hidden_dim // self.num_heads
         shape = (batch_size, self.num_layers, 2, max_length, self.num_heads, head_dim)
         return ops.zeros(shape, dtype=self.compute_dtype)  # (B, L, 2, S, N, H)
 
-    def call_with_cache(self, token_ids, cache, cache_update_index):
+    def call_with_cache(
+        self, token_ids, cache, cache_update_index, padding_mask=None, position_ids=None
+    ):
         """Runs T tokens through the model, reading and writing the key/value cache.
 
         Args:
-            token_ids: (B, T) int ids of the tokens at positions
+            token_ids: (B, T) int ids of the tokens for cache slots
                 `cache_update_index .. cache_update_index + T - 1`: the whole prompt for a
                 prefill (index 0), one token per decoding step.
             cache: (B, L, 2, S, N, H) cache from `build_cache` (or a previous call).
-            cache_update_index: int or scalar int tensor, the position of `token_ids[:, 0]`.
+            cache_update_index: int or scalar int tensor, the slot of `token_ids[:, 0]`.
+            padding_mask: optional (B, S) bool over the cache slots, False for slots that hold
+                padding (a left-padded prompt); they are never attended to.
+            position_ids: optional (B, T) int positions of the T tokens; defaults to their
+                slots. A left-padded row passes its own positions, starting at 0 at its first
+                real token, so padding changes nothing.
         Returns:
             `(logits, new_cache)`: (B, T, V) float32 logits for the T positions and the cache
             with their keys and values written in; its shape never changes, so a compiled
@@ -221,18 +247,26 @@ class GPT(keras.Model):
         """
         if not self.built:
             self.build(tuple(token_ids.shape))
-        x = self._embed(token_ids, start_index=cache_update_index, training=False)  # (B, T, D)
+        x = self._embed(
+            token_ids, start_index=cache_update_index, position_ids=position_ids, training=False
+        )  # (B, T, D)
         layer_caches = []
         for i, block in enumerate(self.decoder_blocks):
             # cache[:, i]: (B, 2, S, N, H), the keys and values of block i.
-            x, layer_cache = block(x, cache=cache[:, i], cache_update_index=cache_update_index)
+            x, layer_cache = block(
+                x,
+                padding_mask=padding_mask,
+                cache=cache[:, i],
+                cache_update_index=cache_update_index,
+            )
             layer_caches.append(layer_cache)
         new_cache = ops.stack(layer_caches, axis=1)  # (B, L, 2, S, N, H)
         return self._logits(x), new_cache
 
-    def _embed(self, token_ids, start_index, training):
+    def _embed(self, token_ids, start_index, training, position_ids=None):
         x = self.token_embedding(token_ids)  # (B, T, D)
-        x = x + self.position_embedding(x, start_index=start_index)  # (B, T, D)
+        # (B, T, D)
+        x = x + self.position_embedding(x, start_index=start_index, position_ids=position_ids)
         return self.embedding_dropout(x, training=training)
 
     def _logits(self, x):

@@ -21,6 +21,11 @@ class LSTMLanguageModel(keras.Model):
     positions: `padding_mask` is accepted for the common input contract and not used. (Passing
     it to the LSTMs as a Keras mask would make cuDNN assert that every mask is right-padded.)
 
+    Decoding (used by `tfllm.generation`) follows the same protocol as `GPT`: the "cache" is
+    the recurrent state, (B, L, 2, D) = each layer's (h, c), from `build_cache`, and
+    `call_with_cache` runs T tokens through the layers' cells starting from it. The state has
+    no length limit (`max_cache_length` is None), so decoding never needs a sliding window.
+
     Args:
         vocabulary_size: V, the number of token ids.
         hidden_dim: D, the units of each LSTM layer.
@@ -110,6 +115,73 @@ class LSTMLanguageModel(keras.Model):
             x = dropout(lstm(x, training=training), training=training)  # (B, T, D)
         logits = self.output_projection(x)  # (B, T, V)
         return ops.cast(logits, "float32")
+
+    @property
+    def max_cache_length(self):
+        """None: the recurrent state summarises any number of positions."""
+        return None
+
+    def build_cache(self, batch_size, max_length=None):
+        """A zero recurrent state (B, L, 2, D): each layer's hidden and cell state.
+
+        Args:
+            batch_size: B (an int, or a scalar int tensor inside a traced function).
+            max_length: ignored (the state does not grow); accepted for the common protocol.
+        """
+        if isinstance(batch_size, int):
+            batch_size = check_positive_int("batch_size", batch_size)
+        shape = (batch_size, self.num_layers, 2, self.hidden_dim)
+        return ops.zeros(shape, dtype=self.compute_dtype)  # (B, L, 2, D)
+
+    def call_with_cache(
+        self, token_ids, cache, cache_update_index, padding_mask=None, position_ids=None
+    ):
+        """Runs T tokens through the LSTM cells, starting from (and returning) the state.
+
+        Args:
+            token_ids: (B, T) int ids of the tokens in slots
+                `cache_update_index .. cache_update_index + T - 1`.
+            cache: (B, L, 2, D) state from `build_cache` or a previous call.
+            cache_update_index: int or scalar int tensor, the slot of `token_ids[:, 0]`.
+            padding_mask: optional (B, S) bool over all slots, False for padding: a padded
+                step leaves the state unchanged, so left padding changes nothing.
+            position_ids: ignored (an LSTM has no positions); accepted for the protocol.
+        Returns:
+            `(logits, new_cache)`: (B, T, V) float32 logits and the (B, L, 2, D) state.
+        """
+        if not self.built:
+            self.build(tuple(token_ids.shape))
+        x = self.token_embedding(token_ids)  # (B, T, E)
+        length = ops.shape(token_ids)[1]
+        if padding_mask is None:
+            step_mask = ops.ones(ops.shape(token_ids), dtype="bool")  # (B, T)
+        else:
+            start = [0, ops.cast(cache_update_index, "int32")]
+            step_mask = ops.slice(ops.cast(padding_mask, "bool"), start, [ops.shape(x)[0], length])
+        cells = [lstm.cell for lstm in self.lstm_layers]
+
+        # keras.ops.while_loop rather than keras.ops.scan: the TensorFlow backend's scan needs
+        # a static length and per-step outputs shaped like the carry (Keras 3.15).
+        def step(t, state, outputs):
+            # state: (B, L, 2, D); outputs: (B, T, D), filled up to step t.
+            vectors = ops.take(x, t, axis=1)  # (B, E)
+            keep = ops.take(step_mask, t, axis=1)  # (B,)
+            new_states = []
+            for i, cell in enumerate(cells):
+                vectors, (h, c) = cell(vectors, [state[:, i, 0], state[:, i, 1]])  # (B, D)
+                new_states.append(ops.stack([h, c], axis=1))  # (B, 2, D)
+            new_state = ops.stack(new_states, axis=1)  # (B, L, 2, D)
+            # A padded step carries the previous state through unchanged.
+            new_state = ops.where(keep[:, None, None, None], new_state, state)
+            outputs = ops.slice_update(outputs, [0, t, 0], ops.expand_dims(vectors, 1))
+            return t + 1, new_state, outputs
+
+        outputs = ops.zeros((ops.shape(x)[0], length, self.hidden_dim), dtype=x.dtype)
+        _, new_cache, outputs = ops.while_loop(
+            lambda t, state, outputs: t < length, step, (0, cache, outputs)
+        )
+        logits = self.output_projection(outputs)  # (B, T, V)
+        return ops.cast(logits, "float32"), new_cache
 
     def compute_output_shape(self, inputs_shape):
         return token_ids_shape(inputs_shape) + (self.vocabulary_size,)

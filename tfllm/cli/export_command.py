@@ -1,0 +1,57 @@
+"""`tfllm export`: write a model directory's string-in/string-out serving SavedModel."""
+
+import sys
+
+from tfllm.cli.argument_types import non_negative_float, non_negative_int, positive_int
+
+
+def register(commands):
+    export = commands.add_parser(
+        "export", help="write a SavedModel whose `generate` maps strings to strings"
+    )
+    export.add_argument("--model", required=True, help="a model directory")
+    export.add_argument("--output", help="the SavedModel directory (default MODEL/serving)")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output directory (once the new one is written)")
+    export.add_argument("--max-new-tokens", type=positive_int, default=200,
+                        help="default length of the `generate(prompts)` endpoint")
+    export.add_argument("--temperature", type=non_negative_float, default=0.8,
+                        help="default temperature of `generate(prompts)` (0 = greedy)")
+    export.add_argument("--top-k", type=non_negative_int, default=0)
+    export.add_argument("--top-p", type=float, default=1.0)
+    export.add_argument("--repetition-penalty", type=float, default=1.0)
+    export.add_argument("--seed", type=non_negative_int, default=0)
+    export.set_defaults(handler=_export)
+
+
+def _export(args):
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from pathlib import Path
+
+    from tfllm.errors import TfllmError
+    from tfllm.export import export_serving, load_model_dir
+
+    if not 0.0 < args.top_p <= 1.0:
+        raise TfllmError(f"--top-p must be in (0, 1]. Received: --top-p {args.top_p}")
+    if args.repetition_penalty <= 0:
+        raise TfllmError(
+            f"--repetition-penalty must be > 0. Received: --repetition-penalty "
+            f"{args.repetition_penalty}"
+        )
+    loaded = load_model_dir(args.model)
+    output = Path(args.output) if args.output else Path(args.model) / "serving"
+    defaults = {
+        "max_new_tokens": args.max_new_tokens,
+        "temperature": args.temperature,
+        "top_k": args.top_k,
+        "top_p": args.top_p,
+        "repetition_penalty": args.repetition_penalty,
+        "seed": args.seed,
+    }
+    export_serving(loaded.model, loaded.tokenizer, output, defaults=defaults,
+                   overwrite=args.overwrite)
+    print(f"Wrote {output}: load it with tf.saved_model.load (import tensorflow_text first) and "
+          f"call .generate(tf.constant([...])) or .generate_with_options(...).", file=sys.stdout)
+    return 0

@@ -1,0 +1,368 @@
+"""`CachedDecoder`: the compiled prefill + decode loop behind every tfllm model that generates.
+
+A model takes part through the step-with-cache protocol and knows nothing of sampling:
+
+    cache = model.build_cache(batch_size, max_length)
+    logits, cache = model.call_with_cache(token_ids, cache, cache_update_index,
+                                          padding_mask=None, position_ids=None)
+    model.max_cache_length   # positions a cache can hold (None: unlimited, e.g. an LSTM)
+
+`GPT` implements it with a fixed-shape key/value cache written in place, `LSTMLanguageModel`
+with its recurrent state; an encoder-decoder model encodes its source once into the cache.
+
+How a batch is decoded (B rows, prompts left-padded to P, at most N new tokens):
+
+- `history` (B, P + N) holds every token; row b's real tokens start at `first_real[b]`, so
+  the last prompt token of every row sits in slot P - 1 and all rows advance together.
+- Prefill runs the whole prompt in one pass. Each row gets its own positions (0 at its first
+  real token) and padding slots are masked as keys, so padding changes nothing.
+- Each step processes the next-token logits (penalties, bans), chooses a token, writes it,
+  checks end-of-sequence and stop sequences, and runs the one new token through the model.
+  The loop is a `tf.while_loop` inside one `tf.function` (XLA-compiled where that is faster),
+  traced once per shape bucket and static option set, then reused: `trace_count` counts traces.
+- Past the model's context (`max_cache_length` W), the window slides: the last W // 2 tokens
+  are run again as a fresh prefill at positions 0 .. W/2 - 1 and decoding continues. Every
+  token thus sees at least W/2 tokens of context, and the model never sees a position it was
+  not trained on. (The foundation's sampler re-ran the full window every step: exact, and W
+  times slower.)
+
+Sampling parameters (temperature, top-k, top-p, penalties, minimum length, seed) are tensors,
+so changing them does not retrace; banned and stop sequences and the no-repeat n-gram size
+shape the graph and are part of the trace key.
+"""
+
+import dataclasses
+
+import tensorflow as tf
+
+from tfllm.generation.logit_processors import (
+    apply_presence_penalty,
+    apply_repetition_penalty,
+    banned_sequences_mask,
+    mask_logits,
+    no_repeat_ngram_mask,
+    suffix_matches,
+)
+from tfllm.generation.sampling import choose_tokens
+
+# Why a row stopped (`finish` in the decode state).
+FINISH_LENGTH, FINISH_EOS, FINISH_STOP = 0, 1, 2
+FINISH_REASONS = {FINISH_LENGTH: "length", FINISH_EOS: "eos", FINISH_STOP: "stop"}
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeSpec:
+    """The static part of a decoding request: what shapes the traced graph.
+
+    Attributes:
+        pad_id, eos_id: special ids; a finished row is filled with `pad_id`.
+        never_ids: ids never generated (padding, unknown, start, mask tokens).
+        banned_sequences: tuples of ids that must never appear in the output; a 1-tuple bans
+            a token.
+        stop_sequences: tuples of ids that end a row (not included in its output).
+        no_repeat_ngram_size: n > 0 forbids repeating any n-gram of the history; 0 is off.
+    """
+
+    pad_id: int
+    eos_id: int
+    never_ids: tuple = ()
+    banned_sequences: tuple = ()
+    stop_sequences: tuple = ()
+    no_repeat_ngram_size: int = 0
+
+
+def default_controls(**overrides):
+    """The sampling controls as tensors, defaults filled in (greedy, no penalties).
+
+    Keys: temperature, top_k, top_p, repetition_penalty, presence_penalty, frequency_penalty,
+    min_new_tokens, max_new_tokens, seed ((2,) int32). Values are validated by
+    `tfllm.generation.generate`; this only converts them.
+    """
+    values = {
+        "temperature": 0.0,
+        "top_k": 0,
+        "top_p": 1.0,
+        "repetition_penalty": 1.0,
+        "presence_penalty": 0.0,
+        "frequency_penalty": 0.0,
+        "min_new_tokens": 0,
+        "max_new_tokens": 1,
+        "seed": (0, 0),
+    }
+    unknown = sorted(set(overrides) - set(values))
+    if unknown:
+        raise ValueError(f"Unknown decoding controls {unknown}. Expected some of {sorted(values)}")
+    values.update(overrides)
+    integer_keys = ("top_k", "min_new_tokens", "max_new_tokens", "seed")
+    return {
+        key: tf.constant(value, tf.int32 if key in integer_keys else tf.float32)
+        for key, value in values.items()
+    }
+
+
+def _padded_sequences(sequences):
+    """(K, M) right-padded int32 ids and (K,) lengths for a tuple of id tuples."""
+    width = max(len(s) for s in sequences)
+    padded = [list(s) + [0] * (width - len(s)) for s in sequences]
+    return tf.constant(padded, tf.int32), tf.constant([len(s) for s in sequences], tf.int32)
+
+
+class CachedDecoder:
+    """Compiled cached decoding for one model; see the module docstring for the algorithm.
+
+    Args:
+        model: a model with `build_cache`, `call_with_cache`, `max_cache_length` and
+            `vocabulary_size`.
+        jit_compile: compile the prefill and the loop with XLA.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfllm.models import GPT
+    >>> from tfllm.generation.cached_decoder import CachedDecoder, DecodeSpec, default_controls
+    >>> model = GPT(vocabulary_size=16, sequence_length=16, num_layers=1, num_heads=2,
+    ...             hidden_dim=8, intermediate_dim=16)
+    >>> decoder = CachedDecoder(model, jit_compile=False)
+    >>> state = decoder.prefill(np.array([[0, 5, 6], [7, 8, 9]], "int32"),
+    ...                         first_real=np.array([1, 0], "int32"), new_slots=4,
+    ...                         spec=DecodeSpec(pad_id=0, eos_id=3))
+    >>> state = decoder.decode(state, default_controls(max_new_tokens=4), DecodeSpec(0, 3))
+    >>> tuple(state["history"].shape), state["step"].numpy().item()
+    ((2, 7), 4)
+    """
+
+    def __init__(self, model, *, jit_compile=True):
+        self.model = model
+        self.jit_compile = bool(jit_compile)
+        self.vocabulary_size = int(model.vocabulary_size)
+        self.trace_count = 0
+        self._functions = {}
+
+    # ----------------------------------------------------------------- public, compiled
+    def prefill(self, prompt_ids, first_real, new_slots, spec):
+        """Runs the left-padded (B, P) prompts; returns the decode state (a dict of tensors).
+
+        Args:
+            prompt_ids: (B, P) int32, each row's prompt right-aligned (left padding).
+            first_real: (B,) int32, the slot of each row's first real token.
+            new_slots: Python int N, room for new tokens (the history is (B, P + N)).
+            spec: the `DecodeSpec`.
+        """
+        function = self._function("prefill", spec)
+        return function(tf.convert_to_tensor(prompt_ids, tf.int32),
+                        tf.convert_to_tensor(first_real, tf.int32), int(new_slots))
+
+    def decode(self, state, controls, spec, stop_at=None):
+        """Decodes until every row is done, `max_new_tokens` or step `stop_at` is reached.
+
+        Args:
+            state: from `prefill` or a previous `decode` (streaming decodes in chunks).
+            controls: dict of tensors from `default_controls`.
+            spec: the same `DecodeSpec` as the prefill.
+            stop_at: optional step (scalar) to pause at; the state resumes from there.
+        """
+        if stop_at is None:
+            stop_at = controls["max_new_tokens"]
+        function = self._function("decode", spec)
+        return function(state, controls, tf.convert_to_tensor(stop_at, tf.int32))
+
+    def _function(self, kind, spec):
+        python_function = self._prefill if kind == "prefill" else self._decode
+        return self.compiled((kind, spec), lambda *args: python_function(*args, spec=spec))
+
+    def compiled(self, key, python_function):
+        """`python_function` as a `tf.function` (XLA per `jit_compile`), created once per key.
+
+        Each trace adds 1 to `trace_count`, which is how the tests prove that a second call of
+        the same shape bucket reuses the compiled loop.
+        """
+        if key not in self._functions:
+
+            def traced(*args):
+                self.trace_count += 1
+                return python_function(*args)
+
+            self._functions[key] = tf.function(traced, jit_compile=self.jit_compile)
+        return self._functions[key]
+
+    # ----------------------------------------------------------------- traced bodies
+    def window(self, history):
+        """(W, may_slide): cache slots for a (B, P + N) history, and whether it can overflow.
+
+        W is the whole history when the model has no limit or the history fits, else the
+        model's `max_cache_length` (and the window may have to slide).
+        """
+        length = history.shape[1]
+        limit = self.model.max_cache_length
+        if limit is None:
+            return (length if length is not None else tf.shape(history)[1]), False
+        if length is not None and length <= limit:
+            return length, False
+        return limit, True
+
+    def _prefill(self, prompt_ids, first_real, new_slots, spec):
+        batch_size = tf.shape(prompt_ids)[0]
+        prompt_length = tf.shape(prompt_ids)[1]
+        padding = tf.fill([batch_size, new_slots], tf.constant(spec.pad_id, tf.int32))
+        history = tf.concat([prompt_ids, padding], axis=1)  # (B, P + N)
+        window, _ = self.window(history)
+        cache = self.model.build_cache(batch_size, window)
+        # (B, W): slots holding left padding are never attended to.
+        key_mask = tf.range(window)[None, :] >= first_real[:, None]
+        # (B, P): each row counts positions from its own first real token.
+        positions = tf.maximum(tf.range(prompt_length)[None, :] - first_real[:, None], 0)
+        logits, cache = self.model.call_with_cache(
+            prompt_ids, cache, 0, padding_mask=key_mask, position_ids=positions
+        )
+        is_real = tf.range(prompt_length)[None, :] >= first_real[:, None]  # (B, P)
+        return {
+            "history": history,
+            "first_real": first_real,
+            "index": prompt_length,
+            "window_start": tf.constant(0, tf.int32),
+            "step": tf.constant(0, tf.int32),
+            "cache": cache,
+            "next_logits": tf.cast(logits[:, -1], tf.float32),  # (B, V)
+            "counts": self._token_counts(prompt_ids, is_real),  # (B, V)
+            "done": tf.zeros([batch_size], tf.bool),
+            "finish": tf.zeros([batch_size], tf.int32),
+            "lengths": tf.zeros([batch_size], tf.int32),
+            "log_probabilities": tf.zeros([batch_size, new_slots], tf.float32),
+        }
+
+    def _token_counts(self, token_ids, weights):
+        """(B, V) float32 occurrences of each id among the weighted (B, T) tokens."""
+        batch_size = tf.shape(token_ids)[0]
+        rows = tf.broadcast_to(tf.range(batch_size)[:, None], tf.shape(token_ids))
+        indices = tf.stack([rows, token_ids], axis=-1)  # (B, T, 2)
+        return tf.tensor_scatter_nd_add(
+            tf.zeros([batch_size, self.vocabulary_size], tf.float32),
+            indices,
+            tf.cast(weights, tf.float32),
+        )
+
+    def process_logits(self, state, controls, spec):
+        """The next-token logits after penalties and bans; (B, V) float32."""
+        logits = state["next_logits"]
+        counts = state["counts"]
+        logits = apply_repetition_penalty(logits, counts, controls["repetition_penalty"])
+        logits = apply_presence_penalty(
+            logits, counts, controls["presence_penalty"], controls["frequency_penalty"]
+        )
+        vocabulary = tf.range(self.vocabulary_size)
+        banned = tf.reduce_any(vocabulary[:, None] == tf.constant(
+            list(spec.never_ids) or [-1], tf.int32)[None, :], axis=-1)[None, :]  # (1, V)
+        # Before `min_new_tokens`, end-of-sequence is not an option.
+        banned = banned | ((vocabulary == spec.eos_id)[None, :]
+                           & (state["step"] < controls["min_new_tokens"]))
+        if spec.banned_sequences:
+            sequences, lengths = _padded_sequences(spec.banned_sequences)
+            banned = banned | banned_sequences_mask(
+                state["history"], state["index"], sequences, lengths, self.vocabulary_size
+            )
+        if spec.no_repeat_ngram_size:
+            banned = banned | no_repeat_ngram_mask(
+                state["history"], state["index"], state["first_real"],
+                spec.no_repeat_ngram_size, self.vocabulary_size,
+            )
+        return mask_logits(logits, banned)
+
+    def append_tokens(self, state, tokens, token_log_probabilities, controls, spec):
+        """Writes one token per row, updates counts, lengths and the finish flags."""
+        state = dict(state)
+        active = ~state["done"]
+        tokens = tf.where(active, tokens, spec.pad_id)
+        history_slots = tf.range(tf.shape(state["history"])[1])[None, :]
+        state["history"] = tf.where(
+            history_slots == state["index"], tokens[:, None], state["history"]
+        )
+        state["counts"] = state["counts"] + tf.one_hot(tokens, self.vocabulary_size) * tf.cast(
+            active, tf.float32)[:, None]
+        output_slots = tf.range(tf.shape(state["log_probabilities"])[1])[None, :]
+        state["log_probabilities"] = tf.where(
+            (output_slots == state["step"]) & active[:, None],
+            token_log_probabilities[:, None],
+            state["log_probabilities"],
+        )
+        step = state["step"] + 1
+        lengths = tf.where(active, step, state["lengths"])
+        may_finish = active & (step >= controls["min_new_tokens"])
+        eos_hit = may_finish & (tokens == spec.eos_id)
+        lengths = tf.where(eos_hit, lengths - 1, lengths)  # the end token is not output
+        finish = tf.where(eos_hit, FINISH_EOS, state["finish"])
+        done = state["done"] | eos_hit
+        if spec.stop_sequences:
+            sequences, stop_lengths = _padded_sequences(spec.stop_sequences)
+            matches = suffix_matches(state["history"], state["index"] + 1, sequences, stop_lengths)
+            matches &= stop_lengths[None, :] <= step  # inside the output, not the prompt
+            stop_hit = may_finish & ~eos_hit & tf.reduce_any(matches, axis=-1)
+            matched = tf.reduce_max(tf.where(matches, stop_lengths[None, :], 0), axis=-1)
+            lengths = tf.where(stop_hit, lengths - matched, lengths)  # drop the stop text
+            finish = tf.where(stop_hit, FINISH_STOP, finish)
+            done = done | stop_hit
+        state.update(
+            index=state["index"] + 1, step=step, lengths=lengths, finish=finish, done=done
+        )
+        return state
+
+    def advance(self, state, tokens):
+        """Runs the token just written (slot index - 1) through the model: next logits, cache."""
+        window, may_slide = self.window(state["history"])
+        index, window_start = state["index"], state["window_start"]
+        first_real = state["first_real"]
+        slot = index - 1 - window_start
+
+        def step():
+            key_mask = (window_start + tf.range(window))[None, :] >= first_real[:, None]
+            positions = (index - 1 - tf.maximum(window_start, first_real))[:, None]  # (B, 1)
+            logits, cache = self.model.call_with_cache(
+                tokens[:, None], state["cache"], slot, padding_mask=key_mask,
+                position_ids=positions,
+            )
+            return tf.cast(logits[:, -1], tf.float32), cache, window_start
+
+        def slide():
+            keep = max(window // 2, 1)
+            new_start = index - keep
+            kept = tf.slice(state["history"], [0, new_start], [-1, keep])  # (B, W/2)
+            key_mask = (new_start + tf.range(window))[None, :] >= first_real[:, None]
+            positions = tf.maximum(
+                new_start + tf.range(keep)[None, :] - tf.maximum(new_start, first_real)[:, None],
+                0,
+            )
+            logits, cache = self.model.call_with_cache(
+                kept, tf.zeros_like(state["cache"]), 0, padding_mask=key_mask,
+                position_ids=positions,
+            )
+            return tf.cast(logits[:, -1], tf.float32), cache, new_start
+
+        if may_slide:
+            next_logits, cache, window_start = tf.cond(slot >= window, slide, step)
+        else:
+            next_logits, cache, window_start = step()
+        state = dict(state)
+        state.update(next_logits=next_logits, cache=cache, window_start=window_start)
+        return state
+
+    def _decode(self, state, controls, stop_at, spec):
+        limit = tf.minimum(stop_at, controls["max_new_tokens"])
+
+        def keep_going(state):
+            return (state["step"] < limit) & ~tf.reduce_all(state["done"])
+
+        def body(state):
+            logits = self.process_logits(state, controls, spec)
+            seed = tf.random.experimental.stateless_fold_in(controls["seed"], state["step"])
+            tokens = choose_tokens(
+                logits, temperature=controls["temperature"], top_k=controls["top_k"],
+                top_p=controls["top_p"], seed=seed,
+            )
+            # Log-probabilities under the model's own distribution, before any processing.
+            log_probabilities = tf.gather(
+                tf.nn.log_softmax(state["next_logits"]), tokens, axis=1, batch_dims=1
+            )
+            state = self.append_tokens(state, tokens, log_probabilities, controls, spec)
+            return (self.advance(state, tokens),)
+
+        (state,) = tf.while_loop(keep_going, body, (state,))
+        return state
