@@ -69,12 +69,18 @@ def test_left_padded_batch_equals_each_prompt_alone(model_name, request):
 
 def test_second_call_of_the_same_bucket_does_not_retrace():
     model = make_gpt(1)
-    generate(model, TOKENIZER, ["ROMEO:", "But"], max_new_tokens=10, temperature=0.7, seed=1)
+    generate(model, TOKENIZER, ["ROMEO:", "But"], max_new_tokens=10, temperature=0.7, top_k=3,
+             top_p=0.95, repetition_penalty=1.1, seed=1)
     traces = get_decoder(model).trace_count
-    # Same batch size, prompt bucket and new-token bucket; other prompts and sampling values.
+    # Same batch size, prompt bucket and new-token bucket, the same controls switched on;
+    # other prompts and other values.
     generate(model, TOKENIZER, ["what", "light"], max_new_tokens=12, temperature=1.3, top_k=5,
              top_p=0.9, repetition_penalty=1.3, seed=2)
     assert get_decoder(model).trace_count == traces
+    generate(model, TOKENIZER, ["ROMEO:", "But"], max_new_tokens=10, temperature=0)
+    greedy_traces = get_decoder(model).trace_count
+    generate(model, TOKENIZER, ["soft", "window"], max_new_tokens=9, temperature=0)
+    assert get_decoder(model).trace_count == greedy_traces
 
 
 def test_sampling_is_seeded_and_num_return_sequences_differ(gpt):

@@ -61,6 +61,10 @@ class DecodeSpec:
             a token.
         stop_sequences: tuples of ids that end a row (not included in its output).
         no_repeat_ngram_size: n > 0 forbids repeating any n-gram of the history; 0 is off.
+        sampling, top_k, top_p, penalties: which controls the graph contains. Their values are
+            tensors (changing them does not retrace); turning one off leaves its ops out of
+            the loop, because at a few microseconds per step every op counts. With
+            `sampling=False` decoding is greedy whatever the temperature.
     """
 
     pad_id: int
@@ -69,6 +73,10 @@ class DecodeSpec:
     banned_sequences: tuple = ()
     stop_sequences: tuple = ()
     no_repeat_ngram_size: int = 0
+    sampling: bool = True
+    top_k: bool = True
+    top_p: bool = True
+    penalties: bool = True
 
 
 def default_controls(**overrides):
@@ -244,11 +252,12 @@ class CachedDecoder:
     def process_logits(self, state, controls, spec):
         """The next-token logits after penalties and bans; (B, V) float32."""
         logits = state["next_logits"]
-        counts = state["counts"]
-        logits = apply_repetition_penalty(logits, counts, controls["repetition_penalty"])
-        logits = apply_presence_penalty(
-            logits, counts, controls["presence_penalty"], controls["frequency_penalty"]
-        )
+        if spec.penalties:
+            counts = state["counts"]
+            logits = apply_repetition_penalty(logits, counts, controls["repetition_penalty"])
+            logits = apply_presence_penalty(
+                logits, counts, controls["presence_penalty"], controls["frequency_penalty"]
+            )
         vocabulary = tf.range(self.vocabulary_size)
         banned = tf.reduce_any(vocabulary[:, None] == tf.constant(
             list(spec.never_ids) or [-1], tf.int32)[None, :], axis=-1)[None, :]  # (1, V)
@@ -276,8 +285,9 @@ class CachedDecoder:
         state["history"] = tf.where(
             history_slots == state["index"], tokens[:, None], state["history"]
         )
-        state["counts"] = state["counts"] + tf.one_hot(tokens, self.vocabulary_size) * tf.cast(
-            active, tf.float32)[:, None]
+        if spec.penalties:
+            state["counts"] = state["counts"] + tf.one_hot(
+                tokens, self.vocabulary_size) * tf.cast(active, tf.float32)[:, None]
         output_slots = tf.range(tf.shape(state["log_probabilities"])[1])[None, :]
         state["log_probabilities"] = tf.where(
             (output_slots == state["step"]) & active[:, None],
@@ -354,8 +364,11 @@ class CachedDecoder:
             logits = self.process_logits(state, controls, spec)
             seed = tf.random.experimental.stateless_fold_in(controls["seed"], state["step"])
             tokens = choose_tokens(
-                logits, temperature=controls["temperature"], top_k=controls["top_k"],
-                top_p=controls["top_p"], seed=seed,
+                logits,
+                temperature=controls["temperature"] if spec.sampling else 0,
+                top_k=controls["top_k"] if spec.top_k else 0,
+                top_p=controls["top_p"] if spec.top_p else 1.0,
+                seed=seed,
             )
             # Log-probabilities under the model's own distribution, before any processing.
             log_probabilities = tf.gather(

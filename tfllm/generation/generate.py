@@ -4,7 +4,9 @@ One API for every model that generates: it encodes the prompts, left-pads them i
 bucket, and runs the compiled cached decoder (`CachedDecoder`, or `beam_search` for
 `num_beams > 1`), which drives the model through its step-with-cache protocol. The decoder is
 kept per model, so a second call in the same shape bucket (batch, prompt bucket, new-token
-bucket) reuses the compiled loop without tracing again.
+bucket) and with the same controls switched on reuses the compiled loop without tracing again:
+changing a temperature, k, p or penalty value does not retrace, switching sampling, top-k,
+top-p or the penalties on or off compiles that variant once.
 
 Documented choices for awkward input:
 - A prompt longer than the model's context is cropped from the left to its last
@@ -277,6 +279,10 @@ def generate(
         banned_sequences=encode_phrases(tokenizer, banned_words, "banned_words"),
         stop_sequences=encode_phrases(tokenizer, stop, "stop"),
         no_repeat_ngram_size=no_repeat_ngram_size,
+        sampling=temperature > 0 and num_beams == 1,
+        top_k=top_k > 0,
+        top_p=top_p < 1.0,
+        penalties=repetition_penalty != 1.0 or presence_penalty != 0 or frequency_penalty != 0,
     )
 
     # Encode, crop to the context, and repeat each prompt once per returned sequence.

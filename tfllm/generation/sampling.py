@@ -42,10 +42,16 @@ def choose_tokens(logits, *, temperature=1.0, top_k=0, top_p=1.0, seed):
         (B,) int32 token ids.
     """
     logits = tf.cast(logits, tf.float32)
-    temperature = tf.cast(temperature, tf.float32)
     greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
-    scaled = logits / tf.maximum(temperature, 1e-6)
-    filtered = top_p_filter(top_k_filter(scaled, top_k), top_p)
+    if isinstance(temperature, (int, float)) and temperature == 0:
+        return greedy  # a Python 0 leaves the sampling ops out of the graph
+    temperature = tf.cast(temperature, tf.float32)
+    filtered = logits / tf.maximum(temperature, 1e-6)
+    # Python values that disable a filter leave it out of the graph (each sorts the logits).
+    if not (isinstance(top_k, int) and top_k == 0):
+        filtered = top_k_filter(filtered, top_k)
+    if not (isinstance(top_p, (int, float)) and top_p >= 1.0):
+        filtered = top_p_filter(filtered, top_p)
     sampled = tf.argmax(filtered + gumbel_noise(tf.shape(filtered), seed), axis=-1,
                         output_type=tf.int32)
     return tf.where(temperature > 0, sampled, greedy)
