@@ -26,6 +26,15 @@ def test_start_index_selects_the_rows_of_those_positions():
     np.testing.assert_array_equal(layer(INPUTS[:, :1], start_index=np.int32(6))[0], table[6:7])
 
 
+def test_position_ids_give_each_row_its_own_positions():
+    layer = PositionEmbedding(sequence_length=8)
+    vectors = np.zeros((2, 3, 4), "float32")
+    by_start = np.array(layer(vectors, start_index=2))
+    by_ids = np.array(layer(vectors, position_ids=np.array([[2, 3, 4], [0, 0, 1]])))
+    np.testing.assert_array_equal(by_ids[0], by_start[0])
+    np.testing.assert_array_equal(by_ids[1, 2], np.array(layer(vectors))[0, 1])
+
+
 def test_positions_past_sequence_length_are_refused():
     layer = PositionEmbedding(sequence_length=8)
     with pytest.raises(ValueError, match="sequence_length"):

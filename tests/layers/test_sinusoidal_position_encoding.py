@@ -27,6 +27,15 @@ def test_matches_the_formula_and_shifts_with_start_index():
     np.testing.assert_allclose(shifted, encoding[3:5], atol=1e-5)
 
 
+def test_position_ids_match_start_index_row_by_row():
+    layer = SinusoidalPositionEncoding()
+    vectors = np.zeros((2, 3, 6), "float32")
+    shifted = np.array(layer(vectors, start_index=4))
+    by_ids = np.array(layer(vectors, position_ids=np.array([[4, 5, 6], [0, 1, 2]])))
+    np.testing.assert_allclose(by_ids[0], shifted[0], atol=1e-6)
+    np.testing.assert_allclose(by_ids[1], np.array(layer(vectors))[0], atol=1e-6)
+
+
 @pytest.mark.parametrize("value", [0, -1.0, "long"])
 def test_invalid_max_wavelength_is_named(value):
     with pytest.raises(ValueError, match=f"Received: max_wavelength={value!r}"):

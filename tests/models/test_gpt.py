@@ -95,6 +95,34 @@ def test_cached_steps_after_a_prefill_equal_one_full_pass(variant):
     assert step.experimental_get_tracing_count() == 1
 
 
+@pytest.mark.parametrize("variant", [{}, {"position_encoding": "sinusoidal"}])
+def test_left_padded_prompt_with_its_own_positions_equals_the_prompt_alone(variant):
+    model = GPT(**SMALL, **variant)
+    prompt = TOKEN_IDS[:1, :5]
+    alone, _ = model.call_with_cache(prompt, model.build_cache(1, 8), 0)
+    padded_ids = np.concatenate([np.full((1, 3), 7, "int32"), prompt], axis=1)  # (1, 8)
+    slots = np.arange(8)
+    padded, _ = model.call_with_cache(
+        padded_ids, model.build_cache(1, 8), 0,
+        padding_mask=(slots >= 3)[None], position_ids=np.maximum(slots - 3, 0)[None],
+    )
+    np.testing.assert_allclose(np.array(padded)[:, 3:], np.array(alone), atol=1e-5)
+
+
+def test_segment_ids_keep_attention_inside_each_packed_document():
+    model = GPT(**SMALL)
+    segments = np.array([[1, 1, 1, 2, 2, 2, 2, 0]] * 2, "int32")
+    changed = TOKEN_IDS.copy()
+    changed[:, :3] = (changed[:, :3] + 5) % 32  # another first document
+    before = np.array(model({"token_ids": TOKEN_IDS, "segment_ids": segments}))
+    after = np.array(model({"token_ids": changed, "segment_ids": segments}))
+    np.testing.assert_allclose(before[:, 3:7], after[:, 3:7], atol=1e-6)
+    # Without the document mask the second document does see the first.
+    plain_before = np.array(model({"token_ids": TOKEN_IDS}))
+    plain_after = np.array(model({"token_ids": changed}))
+    assert not np.allclose(plain_before[:, 3:7], plain_after[:, 3:7])
+
+
 def test_mixed_precision_logits_are_float32_and_cache_follows_the_compute_dtype():
     model = GPT(**SMALL, dtype="mixed_bfloat16")
     assert model(INPUTS).dtype == tf.float32

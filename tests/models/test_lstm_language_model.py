@@ -48,3 +48,26 @@ def test_attributes_and_defaults():
 def test_invalid_arguments_are_named(override, name):
     with pytest.raises(ValueError, match=f"Received: {name}"):
         LSTMLanguageModel(**{**SMALL, **override})
+
+
+def test_cached_steps_after_a_prefill_equal_one_full_pass():
+    model = LSTMLanguageModel(**SMALL)
+    full = np.array(model({"token_ids": TOKEN_IDS}))
+    state = model.build_cache(batch_size=2)
+    assert tuple(state.shape) == (2, 2, 2, 8)  # (B, L, 2, D)
+    logits, state = model.call_with_cache(TOKEN_IDS[:, :3], state, 0)
+    steps = [np.array(logits)]
+    for t in range(3, 8):
+        logits, state = model.call_with_cache(TOKEN_IDS[:, t:t + 1], state, t)
+        steps.append(np.array(logits))
+    np.testing.assert_allclose(np.concatenate(steps, axis=1), full, atol=1e-5)
+
+
+def test_left_padding_in_the_cache_protocol_leaves_the_state_unchanged():
+    model = LSTMLanguageModel(**SMALL)
+    alone, _ = model.call_with_cache(TOKEN_IDS[:1, :5], model.build_cache(1), 0)
+    padded_ids = np.concatenate([np.zeros((1, 3), "int32"), TOKEN_IDS[:1, :5]], axis=1)
+    mask = np.array([[False] * 3 + [True] * 5])
+    padded, _ = model.call_with_cache(padded_ids, model.build_cache(1), 0, padding_mask=mask)
+    np.testing.assert_allclose(np.array(padded)[:, 3:], np.array(alone), atol=1e-5)
+    assert model.max_cache_length is None
