@@ -51,7 +51,8 @@ class DataConfig:
     corpus: str = "shakespeare"
     # Tokenizer kind ("char") or a path to a saved tokenizer directory.
     tokenizer: str = "char"
-    # What to do with bytes that are not UTF-8: "strict" (error naming the file) or "replace".
+    # What to do with bytes that are not UTF-8: "strict" (error naming the file and line),
+    # "replace" (U+FFFD) or "skip" (drop the lines that hold them, with a warning of how many).
     encoding_errors: str = "strict"
     # Training windows: "random" (uniform random starts, infinite stream) or "all" (every
     # position is a target once per pass, in shuffled non-overlapping windows).

@@ -42,20 +42,24 @@ def build_parser():
     train = commands.add_parser("train", help="train a preset and save the model")
     train.add_argument("--preset", default="shakespeare-char", help="preset name (see `tfllm presets`)")
     train.add_argument("--corpus", help="a UTF-8 .txt file or a folder of them (default: the preset's)")
-    train.add_argument("--encoding-errors", choices=("strict", "replace"),
-                       help="non-UTF-8 bytes: fail naming the file (strict) or replace them")
+    train.add_argument("--encoding-errors", choices=("strict", "replace", "skip"),
+                       help="non-UTF-8 bytes: fail naming the file and line (strict), replace "
+                            "them with U+FFFD, or skip the lines that hold them")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value, e.g. --set train.steps=500 (repeatable)")
     train.add_argument("--run-dir", help="logs and checkpoints (default runs/NAME); re-use to resume")
     train.add_argument("--output", help="final model directory (default saved_models/NAME)")
     train.add_argument("--quiet", action="store_true", help="one line per evaluation, no progress bar")
+    train.add_argument("--strategy", choices=("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu"),
+                       help="tf.distribute strategy (sets train.strategy; default: the preset's, "
+                            "auto = TPU, TF_CONFIG cluster, GPUs or the CPU; see docs/distributed.md)")
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="measure a saved model on a corpus split")
     evaluate.add_argument("--model", required=True, help="a model directory, e.g. saved_models/shakespeare-char")
     evaluate.add_argument("--corpus", help="corpus to evaluate on (default: the one it was trained on)")
     evaluate.add_argument("--split", default="validation", choices=("train", "validation", "test"))
-    evaluate.add_argument("--encoding-errors", default="strict", choices=("strict", "replace"))
+    evaluate.add_argument("--encoding-errors", default="strict", choices=("strict", "replace", "skip"))
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=_evaluate)
 
@@ -123,6 +127,8 @@ def _train(args):
         overrides.append(f"data.corpus={args.corpus}")
     if args.encoding_errors:
         overrides.append(f"data.encoding_errors={args.encoding_errors}")
+    if args.strategy:
+        overrides.append(f"train.strategy={args.strategy}")
     config = apply_overrides(config, overrides)
 
     from tfllm.experiments import run_training

@@ -4,6 +4,14 @@
   (`corpus.py`; the bundled plays in `shakespeare.py`, user files in `text_files.py`).
 - `tokenize_corpus_text(tokenizer, text)` -> int32 ids; `lm_dataset(ids, T, B, windows=...)` ->
   batches of `({"token_ids", "padding_mask"}, labels, sample_weight)` (`lm_dataset.py`).
+- `tokenized_dataset(texts, tokenizer, cache=...)` -> per-text ids, cached in memory or a file;
+  `packed_dataset(documents, T, B, end_id=...)` -> packed rows with `segment_ids` and
+  `segment_attention_mask` (`packing.py`); `bucketed_dataset(sequences, (16, 32, 64), B)`
+  (`bucketing.py`); `pipeline_throughput(dataset)` -> tokens/s of a pipeline alone.
+- `TextCleaner` / `clean_text`: optional NFKC, lower-casing, whitespace, stop words
+  (`text_cleaning.py`).
+- TFDS builders `shakespeare_plays` and `text_folder` (`tfds_builders/`, not imported here so
+  `tfllm.data` does not import TFDS; `import tfllm` registers them with TFDS).
 
 Example:
 
@@ -15,9 +23,12 @@ Example:
 >>> batch = next(iter(lm_dataset(ids, 64, 8, windows="eval")))
 """
 
+from tfllm.data.bucketing import bucketed_dataset
 from tfllm.data.corpus import SPLITS, Corpus, load_corpus, split_document
 from tfllm.data.document import Document
 from tfllm.data.lm_dataset import WINDOWS, lm_dataset, tokenize_corpus_text
+from tfllm.data.packing import packed_dataset, segment_attention_mask
+from tfllm.data.pipeline_throughput import PipelineThroughput, pipeline_throughput
 from tfllm.data.shakespeare import (
     TEST_PLAYS,
     VALIDATION_PLAYS,
@@ -26,7 +37,9 @@ from tfllm.data.shakespeare import (
     markdown_to_text,
     split_plays,
 )
+from tfllm.data.text_cleaning import TextCleaner, clean_text, load_stop_words
 from tfllm.data.text_files import ENCODING_ERRORS, read_text_files
+from tfllm.data.tokenized_dataset import tokenized_dataset
 
 __all__ = [
     "Corpus",
@@ -45,4 +58,13 @@ __all__ = [
     "split_document",
     "split_plays",
     "tokenize_corpus_text",
+    "PipelineThroughput",
+    "TextCleaner",
+    "bucketed_dataset",
+    "clean_text",
+    "load_stop_words",
+    "packed_dataset",
+    "pipeline_throughput",
+    "segment_attention_mask",
+    "tokenized_dataset",
 ]

@@ -73,7 +73,8 @@ def load_corpus(spec="shakespeare", encoding_errors="strict"):
     Args:
         spec: "shakespeare" (the bundled plays), or the path of a UTF-8 text file or folder of
             `.txt` files.
-        encoding_errors: "strict" or "replace", for bytes that are not UTF-8 (user files only).
+        encoding_errors: "strict", "replace" or "skip", for bytes that are not UTF-8 (user files
+            only; see `tfllm.data.text_files`).
 
     Returns:
         A `Corpus`. Raises `CorpusError` for missing, empty or undecodable files, or a corpus too

@@ -4,6 +4,14 @@
 recursively, files sorted by relative path), with `\\r\\n` line endings normalised to `\\n` and a
 UTF-8 byte-order mark removed. Every problem is a one-line `CorpusError` that says what to do.
 
+Bytes that are not UTF-8 follow the `encoding_errors` policy:
+
+- "strict" (default): a `CorpusError` naming the file, the line (1-based) and the byte offset.
+- "replace": each undecodable byte becomes U+FFFD; nothing is dropped.
+- "skip": every line holding an undecodable byte is dropped whole, and a warning on the
+  `tfllm.data` logger names each such file, how many lines it lost and the first one's number
+  (Python prints warnings of an unconfigured logger on stderr, so the CLI shows them).
+
 Example:
 
 >>> from tfllm.data.text_files import read_text_files
@@ -12,12 +20,15 @@ Example:
 ('chapter01.txt', 48213)
 """
 
+import logging
 from pathlib import Path
 
 from tfllm.data.document import Document
 from tfllm.errors import CorpusError
 
-ENCODING_ERRORS = ("strict", "replace")
+ENCODING_ERRORS = ("strict", "replace", "skip")
+
+logger = logging.getLogger("tfllm.data")
 
 
 def read_text_files(path, encoding_errors="strict"):
@@ -26,7 +37,8 @@ def read_text_files(path, encoding_errors="strict"):
     Args:
         path: a text file (any name), or a folder searched recursively for `*.txt`.
         encoding_errors: "strict" raises on bytes that are not UTF-8, naming the file, line and
-            byte offset; "replace" turns them into U+FFFD.
+            byte offset; "replace" turns them into U+FFFD; "skip" drops each line that holds
+            such bytes and logs how many were dropped per file.
 
     Returns:
         List of `Document(name, text)`, one per file that is not empty or only whitespace; `name`
@@ -54,14 +66,16 @@ def read_text_files(path, encoding_errors="strict"):
     else:
         files, names = [path], [path.name]
 
-    documents = [
-        Document(name=name, text=text)
-        for name, file in zip(names, files)
-        if (text := _read_text(file, encoding_errors)).strip()
-    ]
+    documents, num_lines = [], 0
+    for name, file in zip(names, files):
+        text = _read_text(file, encoding_errors)
+        num_lines += len(text.splitlines())
+        if text.strip():
+            documents.append(Document(name=name, text=text))
     if not documents:
         raise CorpusError(
-            f"The corpus is empty: {len(files)} file(s) read, all empty or only whitespace. "
+            f"The corpus is empty: {len(files)} file(s) read, {num_lines} line(s) in all, every "
+            f"one empty or only whitespace. Point --corpus at files with text. "
             f"Received: corpus={str(path)!r}"
         )
     return documents
@@ -72,13 +86,31 @@ def _read_text(file, encoding_errors):
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        text = data.decode("utf-8", errors=encoding_errors)
+        # "skip" first tries the whole file strictly: the common, clean case costs one decode.
+        text = data.decode("utf-8", errors="strict" if encoding_errors == "skip" else encoding_errors)
     except UnicodeDecodeError as error:
+        if encoding_errors == "skip":
+            return _decode_skipping_lines(file, data).replace("\r\n", "\n")
         line = data.count(b"\n", 0, error.start) + 1
         raise CorpusError(
             f"{str(file)!r} is not UTF-8: byte 0x{data[error.start]:02x} at line {line}, byte offset "
             f"{error.start} ({error.reason}). Convert the file to UTF-8, or pass "
             f"--encoding-errors replace (data.encoding_errors=replace) to read such bytes as "
-            f"U+FFFD. Received: encoding_errors='strict'"
+            f"U+FFFD or --encoding-errors skip to drop such lines. Received: encoding_errors='strict'"
         ) from None
     return text.replace("\r\n", "\n")
+
+
+def _decode_skipping_lines(file, data):
+    """Decodes `data` line by line, dropping (and counting) the lines that are not UTF-8."""
+    kept, skipped = [], []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            kept.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            skipped.append(number)
+    logger.warning(
+        "%r: skipped %d line(s) that are not UTF-8 (the first is line %d) under "
+        "encoding_errors='skip'.", str(file), len(skipped), skipped[0],
+    )
+    return "\n".join(kept)

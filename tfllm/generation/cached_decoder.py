@@ -174,8 +174,18 @@ class CachedDecoder:
         function = self._function("decode", spec)
         return function(state, controls, tf.convert_to_tensor(stop_at, tf.int32))
 
+    def run(self, prompt_ids, first_real, new_slots, controls, spec):
+        """Prefill and the whole decode loop in one compiled call; returns the final state."""
+        function = self._function("run", spec)
+        return function(tf.convert_to_tensor(prompt_ids, tf.int32),
+                        tf.convert_to_tensor(first_real, tf.int32), int(new_slots), controls)
+
+    def _run(self, prompt_ids, first_real, new_slots, controls, spec):
+        state = self._prefill(prompt_ids, first_real, new_slots, spec=spec)
+        return self._decode(state, controls, controls["max_new_tokens"], spec=spec)
+
     def _function(self, kind, spec):
-        python_function = self._prefill if kind == "prefill" else self._decode
+        python_function = {"prefill": self._prefill, "decode": self._decode, "run": self._run}[kind]
         return self.compiled((kind, spec), lambda *args: python_function(*args, spec=spec))
 
     def compiled(self, key, python_function):

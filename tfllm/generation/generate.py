@@ -97,6 +97,16 @@ def get_decoder(model, jit_compile="auto"):
     return decoders[jit_compile]
 
 
+# tokenizer -> its `detokenize` as one graph: eagerly, its ops cost more than a short generation.
+_DETOKENIZERS = weakref.WeakKeyDictionary()
+
+
+def _detokenizer(tokenizer):
+    if tokenizer not in _DETOKENIZERS:
+        _DETOKENIZERS[tokenizer] = tf.function(tokenizer.detokenize, reduce_retracing=True)
+    return _DETOKENIZERS[tokenizer]
+
+
 def encode_prompt(tokenizer, prompt, *, unknown="drop"):
     """Token ids of `prompt`, with characters outside the vocabulary dropped or refused.
 
@@ -288,8 +298,9 @@ def generate(
     # Encode, crop to the context, and repeat each prompt once per returned sequence.
     limit = model.max_cache_length
     rows = []  # (prompt, ids, cropped)
-    for prompt in prompt_list:
-        ids, _ = encode_prompt(tokenizer, prompt, unknown=unknown)
+    for prompt, ids in zip(prompt_list, tokenizer.tokenize(prompt_list).to_list()):
+        if not ids or tokenizer.unk_id in ids:  # the rare case, one prompt at a time
+            ids, _ = encode_prompt(tokenizer, prompt, unknown=unknown)
         cropped = max(0, len(ids) - limit) if limit is not None else 0
         rows.append((prompt, ids[cropped:], cropped))
     copies = 1 if num_beams > 1 else num_return_sequences
@@ -313,8 +324,8 @@ def generate(
         max_new_tokens=max_new_tokens, seed=(seed, 0),
     )
     decoder = get_decoder(model, jit_compile)
-    state = decoder.prefill(prompt_ids, first_real, new_slots, spec)
     if num_beams > 1:
+        state = decoder.prefill(prompt_ids, first_real, new_slots, spec)
         results = beam_search(
             decoder, state, controls, spec, num_beams=num_beams,
             num_return_sequences=num_return_sequences, length_penalty=length_penalty,
@@ -323,24 +334,28 @@ def generate(
         rows = [row for row in rows for _ in range(num_return_sequences)]
     else:
         if stream is None:
-            state = decoder.decode(state, controls, spec)
+            state = decoder.run(prompt_ids, first_real, new_slots, controls, spec)
         else:
+            state = decoder.prefill(prompt_ids, first_real, new_slots, spec)
             state = _decode_streaming(decoder, state, controls, spec, tokenizer, stream)
         token_rows, log_probability_rows, finish_rows = _outputs(state, prompt_slots)
         scores = [None] * len(rows)
 
+    ragged = tf.ragged.constant(token_rows, dtype=tf.int32, ragged_rank=1)
+    texts = [text.decode("utf-8") for text in _detokenizer(tokenizer)(ragged).numpy()]
+
     generations = [
         Generation(
             prompt=prompt,
-            text=tokenizer.decode(list(tokens)),
+            text=text,
             token_ids=tuple(tokens),
             log_probabilities=tuple(log_probabilities),
             finish_reason=FINISH_REASONS[finish],
             cropped_tokens=cropped,
             score=score,
         )
-        for (prompt, _, cropped), tokens, log_probabilities, finish, score in zip(
-            rows, token_rows, log_probability_rows, finish_rows, scores
+        for (prompt, _, cropped), text, tokens, log_probabilities, finish, score in zip(
+            rows, texts, token_rows, log_probability_rows, finish_rows, scores
         )
     ]
     results = generations if return_details else [g.text for g in generations]
