@@ -80,7 +80,7 @@ def test_cached_steps_after_a_prefill_equal_one_full_pass(variant):
     model = GPT(**SMALL, **variant)
     full = np.array(model({"token_ids": TOKEN_IDS}))
     cache = model.build_cache(batch_size=2, max_length=8)
-    assert tuple(cache.shape) == (2, 2, 2, 8, 2, 4)  # (B, L, 2, S, N, H)
+    assert [tuple(c.shape) for c in cache] == [(2, 2, 8, 2, 4)] * 2  # L x (B, 2, S, N, H)
 
     @tf.function(jit_compile=True)
     def step(token_ids, cache, index):
@@ -127,9 +127,9 @@ def test_mixed_precision_logits_are_float32_and_cache_follows_the_compute_dtype(
     model = GPT(**SMALL, dtype="mixed_bfloat16")
     assert model(INPUTS).dtype == tf.float32
     cache = model.build_cache(2, 8)
-    assert cache.dtype == tf.bfloat16
+    assert all(c.dtype == tf.bfloat16 for c in cache)
     logits, new_cache = model.call_with_cache(TOKEN_IDS[:, :1], cache, 0)
-    assert logits.dtype == tf.float32 and new_cache.dtype == tf.bfloat16
+    assert logits.dtype == tf.float32 and all(c.dtype == tf.bfloat16 for c in new_cache)
 
 
 def test_attributes_and_summary():

@@ -351,7 +351,8 @@ class CachedDecoder:
                 0,
             )
             logits, cache = self.model.call_with_cache(
-                kept, tf.zeros_like(state["cache"]), 0, padding_mask=key_mask,
+                kept, tf.nest.map_structure(tf.zeros_like, state["cache"]), 0,
+                padding_mask=key_mask,
                 position_ids=positions,
             )
             return tf.cast(logits[:, -1], tf.float32), cache, new_start

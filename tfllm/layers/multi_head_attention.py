@@ -175,13 +175,14 @@ class MultiHeadAttention(keras.layers.Layer):
         if cache is not None:
             if not isinstance(cache_update_index, int):
                 cache_update_index = ops.cast(cache_update_index, "int32")
-            start = [0, cache_update_index, 0, 0]
-            # (B, S_cache, N, H): this step's T keys/values written over slots index..index+T-1.
-            key_heads = ops.slice_update(cache[:, 0], start, ops.cast(key_heads, cache.dtype))
-            value_heads = ops.slice_update(cache[:, 1], start, ops.cast(value_heads, cache.dtype))
-            cache = ops.stack([key_heads, value_heads], axis=1)  # (B, 2, S_cache, N, H)
-            key_heads = ops.cast(key_heads, self.compute_dtype)
-            value_heads = ops.cast(value_heads, self.compute_dtype)
+            # (B, 2, T, N, H): this step's keys and values, written over slots
+            # index .. index + T - 1 with one update of the small new block, which XLA does in
+            # place (updating the key and value halves separately and re-stacking them would
+            # copy the whole cache at every step).
+            new_entries = ops.cast(ops.stack([key_heads, value_heads], axis=1), cache.dtype)
+            cache = ops.slice_update(cache, [0, 0, cache_update_index, 0, 0], new_entries)
+            key_heads = ops.cast(cache[:, 0], self.compute_dtype)  # (B, S_cache, N, H)
+            value_heads = ops.cast(cache[:, 1], self.compute_dtype)  # (B, S_cache, N, H)
 
         scores = ops.einsum("btnh,bsnh->bnts", query_heads, key_heads)  # (B, N, T, S)
         scores = ops.cast(scores, "float32") * (1.0 / float(self._head_dim) ** 0.5)
