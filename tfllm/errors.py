@@ -27,3 +27,7 @@ class ModelLoadError(TfllmError):
 
 class GenerationError(TfllmError):
     """Invalid generation arguments (prompt, lengths, sampling parameters)."""
+
+
+class WordVectorsError(TfllmError):
+    """A vectors file that is missing, malformed or inconsistent (with the line number)."""

@@ -37,9 +37,16 @@ from tfllm.data.shakespeare import (
     markdown_to_text,
     split_plays,
 )
+from tfllm.data.skipgram_dataset import skipgram_dataset
 from tfllm.data.text_cleaning import TextCleaner, clean_text, load_stop_words
 from tfllm.data.text_files import ENCODING_ERRORS, read_text_files
 from tfllm.data.tokenized_dataset import tokenized_dataset
+from tfllm.data.word_vectors import (
+    WordVectors,
+    WordVectorsError,
+    read_word_vectors,
+    write_word_vectors,
+)
 
 __all__ = [
     "Corpus",
@@ -58,6 +65,11 @@ __all__ = [
     "split_document",
     "split_plays",
     "tokenize_corpus_text",
+    "skipgram_dataset",
+    "WordVectors",
+    "WordVectorsError",
+    "read_word_vectors",
+    "write_word_vectors",
     "PipelineThroughput",
     "TextCleaner",
     "bucketed_dataset",

@@ -34,16 +34,23 @@ Example:
 import numpy as np
 import tensorflow as tf
 
+from tfllm.tokenizers import tokenize_in_chunks
+
 WINDOWS = ("random", "all", "eval")
 
 
-def tokenize_corpus_text(tokenizer, text):
-    """Tokenizes a whole text at once (eagerly) into a 1-D int32 NumPy array of ids."""
+def tokenize_corpus_text(tokenizer, text, chunk_characters=65536):
+    """Tokenizes a whole text (eagerly) into a 1-D int32 NumPy array of ids.
+
+    The text is tokenized as one batch of line-aligned chunks of about `chunk_characters`
+    characters (`tfllm.tokenizers.tokenize_in_chunks`): subword tokenizers run far faster that
+    way than on one 5 MB string, and the ids are those of the whole text.
+    """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str. Received: text of type {type(text).__name__}")
     if not text:
         raise ValueError("text is empty: there is nothing to tokenize. Received: text=''")
-    return np.asarray(tokenizer.tokenize(text).numpy(), dtype=np.int32)
+    return tokenize_in_chunks(tokenizer, text, chunk_characters)
 
 
 def lm_dataset(

@@ -11,11 +11,13 @@ Example:
 """
 
 import dataclasses
+import math
 from pathlib import Path
 
 from tfllm.data import lm_dataset, load_corpus, tokenize_corpus_text
 from tfllm.errors import ConfigError
 from tfllm.export import load_model_dir, save_model_dir
+from tfllm.tokenizers import characters_per_token
 from tfllm.training import evaluate_language_model, train
 
 SPLITS = ("train", "validation", "test")
@@ -46,7 +48,17 @@ def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose=
     """
     run = train(config, run_dir=run_dir, corpus=corpus, verbose=verbose, print_fn=print_fn)
     output_dir = Path(output_dir or Path("saved_models") / config.name)
-    metrics = dict(run.metrics, split="validation", train_seconds=round(run.train_seconds, 1))
+    # Bits per character compare tokenizers only when characters per token is measured on the
+    # evaluated text (1 for char, about 4 for a subword tokenizer); recomputed here from the
+    # loss so the report is right whatever `train` assumed.
+    ratio = characters_per_token(run.tokenizer, run.corpus.split_text("validation"))
+    metrics = dict(
+        run.metrics,
+        bits_per_char=run.metrics["loss"] / math.log(2.0) / ratio,
+        characters_per_token=ratio,
+        split="validation",
+        train_seconds=round(run.train_seconds, 1),
+    )
     save_model_dir(
         output_dir,
         run.model,
@@ -58,8 +70,9 @@ def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose=
     print_fn("")
     print_fn(
         f"Validation ({', '.join(d.name for d in run.corpus.validation)}; "
-        f"{run.metrics['tokens']:,} tokens): loss {run.metrics['loss']:.4f} nats/token, "
-        f"perplexity {run.metrics['perplexity']:.3f}, bits/char {run.metrics['bits_per_char']:.4f}"
+        f"{metrics['tokens']:,} tokens of {run.tokenizer.kind}, {ratio:.3f} characters/token): "
+        f"loss {metrics['loss']:.4f} nats/token, perplexity {metrics['perplexity']:.3f}, "
+        f"bits/char {metrics['bits_per_char']:.4f}"
     )
     print_fn(f"Trained for {run.train_seconds:.0f} s.")
     if run.sample:
@@ -96,18 +109,21 @@ def evaluate_model_dir(model_dir, *, corpus=None, split="validation", encoding_e
     config = loaded.config
     corpus_spec = corpus or config.data.corpus
     loaded_corpus = load_corpus(corpus_spec, encoding_errors=encoding_errors)
-    ids = tokenize_corpus_text(loaded.tokenizer, loaded_corpus.split_text(split))
+    text = loaded_corpus.split_text(split)
+    ids = tokenize_corpus_text(loaded.tokenizer, text)
     dataset = lm_dataset(
         ids,
         config.model.sequence_length,
         batch_size or config.train.batch_size,
         windows="eval",
     )
-    metrics = evaluate_language_model(loaded.model, dataset)
+    # Characters per token of the evaluated text: bits per character stay honest for any tokenizer.
+    metrics = evaluate_language_model(loaded.model, dataset, characters_per_token=len(text) / len(ids))
     result = {
         "loss": float(metrics["loss"]),
         "perplexity": float(metrics["perplexity"]),
         "bits_per_char": float(metrics["bits_per_char"]),
+        "characters_per_token": len(text) / len(ids),
         "tokens": int(metrics["tokens"]),
         "split": split,
         "corpus": str(corpus_spec),

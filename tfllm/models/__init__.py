@@ -13,5 +13,8 @@ model with Keras, so `keras.saving.load_model(path, safe_mode=True)` can rebuild
 from tfllm.models.gpt import GPT
 from tfllm.models.lstm_language_model import LSTMLanguageModel
 from tfllm.models.model_factory import ARCHITECTURES, build_model
+from tfllm.models.pretrained_embeddings import PretrainedEmbeddingReport, load_pretrained_embeddings
+from tfllm.models.word2vec import Word2Vec
 
-__all__ = ["ARCHITECTURES", "GPT", "LSTMLanguageModel", "build_model"]
+__all__ = ["ARCHITECTURES", "GPT", "LSTMLanguageModel", "build_model",
+           "PretrainedEmbeddingReport", "Word2Vec", "load_pretrained_embeddings"]

@@ -90,7 +90,8 @@ class Tokenizer(tf.Module, abc.ABC):
             _REGISTRY[cls.kind] = cls
 
     def __init__(self, vocabulary, *, pad_id=0, unk_id=1, bos_id=2, eos_id=3, mask_id=4, name=None):
-        super().__init__(name=name or f"{self.kind}_tokenizer")
+        # Module names must be identifiers: "sentencepiece-bpe" -> "sentencepiece_bpe_tokenizer".
+        super().__init__(name=name or f"{self.kind.replace('-', '_')}_tokenizer")
         if isinstance(vocabulary, str) or not all(isinstance(token, str) for token in vocabulary):
             raise ValueError(
                 "vocabulary must be a list of token strings (index = id). "
@@ -192,7 +193,8 @@ class Tokenizer(tf.Module, abc.ABC):
     def detokenize(self, ids):
         """Ids -> strings. (T,) -> scalar tf.string; (B, T) dense or ragged -> (B,) tf.string.
 
-        pad, bos and eos ids are dropped; unk (and any id outside the vocabulary) becomes U+FFFD.
+        pad, bos and eos ids are dropped; unk (and any id outside the vocabulary) becomes U+FFFD
+        for char, byte and word tokenizers, `<unk>` for WordPiece and " ⁇ " for SentencePiece.
         """
         ragged, rank = _as_ragged_ids(ids)
         strings = self._detokenize_batch(ragged)  # (B,)
@@ -250,6 +252,11 @@ class Tokenizer(tf.Module, abc.ABC):
         """Subclass fields saved in tokenizer.json and covered by the fingerprint."""
         return {}
 
+    @classmethod
+    def load(cls, directory):
+        """Loads `directory/tokenizer.json`, refusing one of another kind than `cls.kind`."""
+        return read_tokenizer_file(directory, kind=cls.kind)
+
     def save(self, directory):
         """Writes `directory/tokenizer.json` atomically (temp file + rename); creates `directory`."""
         directory = Path(directory)
@@ -269,11 +276,12 @@ class Tokenizer(tf.Module, abc.ABC):
         return directory / TOKENIZER_FILE
 
 
-def read_tokenizer_file(directory):
+def read_tokenizer_file(directory, kind=None):
     """Reads and checks `directory/tokenizer.json`; returns the matching `Tokenizer` subclass.
 
     Raises `TokenizerError` (one line) for a missing directory or file, malformed JSON, missing
-    fields, an unknown kind or format version, and a fingerprint that does not match the contents.
+    fields, an unknown kind or format version, contents that do not fit the kind the file
+    names, a kind other than `kind` (when given), and a fingerprint that does not match.
     """
     directory = Path(directory)
     path = directory / TOKENIZER_FILE
@@ -311,6 +319,12 @@ def read_tokenizer_file(directory):
             f"{FORMAT_VERSION}. Received: format_version={content['format_version']!r}"
         )
     cls = tokenizer_class(content["kind"])
+    if kind is not None and content["kind"] != kind:
+        raise TokenizerError(
+            f"{path} holds a {content['kind']!r} tokenizer, not the {kind!r} tokenizer asked "
+            f"for; give a directory saved from a {kind!r} tokenizer. "
+            f"Received: kind={content['kind']!r}"
+        )
     special_ids = content["special_ids"]
     if not isinstance(special_ids, dict) or sorted(special_ids) != sorted(SPECIAL_NAMES):
         raise TokenizerError(
@@ -321,7 +335,11 @@ def read_tokenizer_file(directory):
     try:
         tokenizer = cls.from_config(config)
     except (ValueError, TypeError, KeyError) as error:
-        raise TokenizerError(f"{path} does not describe a valid tokenizer: {error}") from None
+        raise TokenizerError(
+            f"{path} does not describe a valid {content['kind']!r} tokenizer (its metadata and "
+            f"contents disagree, or it was edited): {' '.join(str(error).split())}. "
+            f"Received: kind={content['kind']!r}"
+        ) from None
     if tokenizer.fingerprint != content["fingerprint"]:
         raise TokenizerError(
             f"{path} was modified: its contents have fingerprint {tokenizer.fingerprint} but the "

@@ -36,6 +36,9 @@ def evaluate_language_model(model, dataset, *, characters_per_token=1.0, max_bat
             `(x, labels)`: `x` is whatever the model takes (e.g. `{"token_ids", "padding_mask"}`),
             labels (B, T) ints, sample_weight (B, T), 0 on padding.
         characters_per_token: average characters per token, for bits per character (> 0).
+            Measure it on the evaluated text (`len(text) / len(ids)`, or
+            `tfllm.tokenizers.characters_per_token(tokenizer, text)`): 1 for a char tokenizer,
+            about 3 for a 4000-piece subword one, so bits per character compare across both.
         max_batches: read at most this many batches (None: the whole dataset).
 
     Returns:

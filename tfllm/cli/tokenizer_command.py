@@ -1,0 +1,116 @@
+"""`tfllm tokenizer train | stats`: learn a tokenizer from a corpus, and measure one on a split.
+
+    tfllm tokenizer train --kind sentencepiece-bpe --vocab-size 4000 --output saved_models/tok-spm
+    tfllm tokenizer stats --tokenizer saved_models/tok-spm [--split validation] [--json]
+
+A trained directory is what `tfllm train --set data.tokenizer=DIR` takes.
+"""
+
+import json
+import sys
+
+from tfllm.cli.argument_types import positive_int
+
+SPLITS = ("train", "validation", "test")
+
+
+def register(commands):
+    tokenizer = commands.add_parser("tokenizer", help="train a tokenizer or measure one on a corpus")
+    # Sub-actions use the same one-line-error parser class as `tokenizer` itself.
+    actions = tokenizer.add_subparsers(dest="tokenizer_action", metavar="ACTION",
+                                       parser_class=type(tokenizer))
+    actions.required = True
+
+    train = actions.add_parser("train", help="learn a tokenizer from a corpus's train split")
+    train.add_argument("--kind", required=True,
+                       help="byte, char, word, wordpiece, sentencepiece-unigram or sentencepiece-bpe")
+    train.add_argument("--vocab-size", type=positive_int,
+                       help="vocabulary size, special tokens included (word: the most; wordpiece: "
+                            "the learner's target; sentencepiece: exact). Default: the kind's")
+    train.add_argument("--output", required=True, help="the tokenizer directory to write")
+    train.add_argument("--corpus", default="shakespeare",
+                       help="a UTF-8 .txt file or a folder of them (default: the bundled plays)")
+    train.add_argument("--encoding-errors", default="strict", choices=("strict", "replace"))
+    train.add_argument("--min-frequency", type=positive_int, help="char, word: rarer ones map to unk")
+    train.add_argument("--lowercase", action="store_true", default=None,
+                       help="word, wordpiece: lower-case text before learning and tokenizing")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace a tokenizer already saved in --output")
+    train.set_defaults(handler=_train)
+
+    stats = actions.add_parser("stats", help="tokens, characters/token, unknown rate, top pieces")
+    stats.add_argument("--tokenizer", required=True, help="a tokenizer directory")
+    stats.add_argument("--corpus", default="shakespeare",
+                       help="a UTF-8 .txt file or a folder of them (default: the bundled plays)")
+    stats.add_argument("--split", default="validation", choices=SPLITS)
+    stats.add_argument("--encoding-errors", default="strict", choices=("strict", "replace"))
+    stats.add_argument("--top", type=positive_int, default=10, help="how many top pieces (default 10)")
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+    stats.set_defaults(handler=_stats)
+
+
+def _quiet_tensorflow():
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _train(args):
+    _quiet_tensorflow()
+    import time
+    from pathlib import Path
+
+    from tfllm.data import load_corpus
+    from tfllm.errors import TokenizerError
+    from tfllm.tokenizers import TOKENIZER_FILE, build_tokenizer
+
+    output = Path(args.output)
+    if (output / TOKENIZER_FILE).exists() and not args.overwrite:
+        raise TokenizerError(
+            f"{output} already holds a tokenizer; choose another --output or add --overwrite. "
+            f"Received: --output {args.output}"
+        )
+    corpus = load_corpus(args.corpus, encoding_errors=args.encoding_errors)
+    texts = [document.text for document in corpus.train]
+    started = time.perf_counter()
+    tokenizer = build_tokenizer(
+        args.kind, texts,
+        vocabulary_size=args.vocab_size, min_frequency=args.min_frequency, lowercase=args.lowercase,
+    )
+    seconds = time.perf_counter() - started
+    tokenizer.save(output)
+    print(f"Trained a {tokenizer.kind} tokenizer on the train split of {corpus.name} "
+          f"({len(texts)} documents, {sum(map(len, texts)):,} characters) in {seconds:.1f} s: "
+          f"vocabulary size {tokenizer.vocabulary_size}, fingerprint {tokenizer.fingerprint}.")
+    print(f"Saved to {output}. Measure it: tfllm tokenizer stats --tokenizer {output}; "
+          f"train with it: tfllm train --set data.tokenizer={output}")
+    return 0
+
+
+def _stats(args):
+    _quiet_tensorflow()
+    from tfllm.data import load_corpus
+    from tfllm.tokenizers import load_tokenizer, tokenizer_stats
+
+    tokenizer = load_tokenizer(args.tokenizer)
+    corpus = load_corpus(args.corpus, encoding_errors=args.encoding_errors)
+    stats = tokenizer_stats(tokenizer, corpus.split_text(args.split), top=args.top)
+    stats = {"tokenizer": str(args.tokenizer), "corpus": corpus.name, "split": args.split, **stats}
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, sort_keys=True))
+        return 0
+    print(f"{stats['kind']} tokenizer {args.tokenizer} (fingerprint {stats['fingerprint']}) on the "
+          f"{args.split} split of {corpus.name}:")
+    rows = [
+        ("vocabulary size", f"{stats['vocabulary_size']:,} ({stats['pieces_used']:,} used)"),
+        ("characters", f"{stats['characters']:,}"),
+        ("tokens", f"{stats['tokens']:,}"),
+        ("characters/token", f"{stats['characters_per_token']:.3f}"),
+        ("unknown rate", f"{stats['unknown_rate']:.4%} ({stats['unknown_tokens']:,} tokens)"),
+    ]
+    for name, value in rows:
+        print(f"  {name:<17} {value}")
+    pieces = ", ".join(f"{piece['piece']!r} {piece['share']:.1%}" for piece in stats["top_pieces"])
+    print(f"  {'top pieces':<17} {pieces}")
+    sys.stdout.flush()
+    return 0
