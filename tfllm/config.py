@@ -105,6 +105,18 @@ class TrainConfig:
     # Op determinism for bit-exact reruns and resumes (slower; turns XLA off).
     deterministic: bool = False
 
+    def __post_init__(self):
+        # The one cross-field rule a user meets by shortening a preset (--set train.steps=100):
+        # checked here so it is a one-line config error, not a schedule's traceback mid-setup.
+        if isinstance(self.steps, int) and isinstance(self.warmup_steps, int) and (
+            self.warmup_steps > self.steps
+        ):
+            raise ConfigError(
+                f"train.warmup_steps ({self.warmup_steps}) cannot exceed train.steps "
+                f"({self.steps}); also set train.warmup_steps, e.g. --set "
+                f"train.warmup_steps={self.steps // 10}. Received: train.steps={self.steps}"
+            )
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -209,6 +221,9 @@ def apply_overrides(config, overrides):
     Raises `ConfigError` for a malformed override, an unknown key (listing the valid ones) or a
     value that does not parse as the key's type.
     """
+    # Collected first and applied together, so cross-field checks (see TrainConfig) see the
+    # final values whatever the order of the overrides.
+    changes = {}
     for override in overrides or ():
         if "=" not in override:
             raise ConfigError(
@@ -217,7 +232,7 @@ def apply_overrides(config, overrides):
             )
         key, value = (part.strip() for part in override.split("=", 1))
         if key == "name":
-            config = dataclasses.replace(config, name=_coerce("name", value, str))
+            changes.setdefault(None, {})["name"] = _coerce("name", value, str)
             continue
         section_name, _, field_name = key.partition(".")
         section = getattr(config, section_name, None) if section_name in ("model", "data", "train") else None
@@ -227,10 +242,12 @@ def apply_overrides(config, overrides):
                 f"Unknown config key '{key}'. Valid keys: {', '.join(valid_keys(config))}. "
                 f"Received: --set {override!r}"
             )
-        new_section = dataclasses.replace(
-            section, **{field_name: _coerce(key, value, hints[field_name])}
-        )
-        config = dataclasses.replace(config, **{section_name: new_section})
+        changes.setdefault(section_name, {})[field_name] = _coerce(key, value, hints[field_name])
+    top_level = changes.pop(None, {})
+    sections = {
+        name: dataclasses.replace(getattr(config, name), **fields) for name, fields in changes.items()
+    }
+    config = dataclasses.replace(config, **top_level, **sections)
     return config
 
 

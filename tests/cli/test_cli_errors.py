@@ -58,6 +58,18 @@ def test_ill_typed_set_value(capsys, tmp_path):
     assert_one_line_error(code, err, "train.steps", "int", "'many'")
 
 
+def test_fewer_steps_than_warmup_is_a_config_error_whatever_the_order(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "train", "--preset", "shakespeare-char", "--set",
+                           "train.steps=100", "--run-dir", str(tmp_path / "r"))
+    assert_one_line_error(code, err, "train.warmup_steps (200)", "train.steps (100)")
+    from tfllm.config import apply_overrides
+    from tfllm.presets import get_preset
+
+    config = apply_overrides(get_preset("shakespeare-char"),
+                             ["train.steps=100", "train.warmup_steps=10"])
+    assert (config.train.steps, config.train.warmup_steps) == (100, 10)
+
+
 def test_missing_corpus_path(capsys, tmp_path):
     missing = tmp_path / "nope.txt"
     code, _, err = run_cli(capsys, "train", "--preset", "smoke", "--corpus", str(missing),
