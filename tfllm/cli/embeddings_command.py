@@ -34,7 +34,7 @@ def register(commands):
                        help="the vectors directory to write, e.g. saved_models/w2v")
     train.add_argument("--corpus", default="shakespeare",
                        help="'shakespeare' (the bundled plays, default), a UTF-8 .txt file or a folder")
-    train.add_argument("--encoding-errors", choices=("strict", "replace"), default="strict")
+    train.add_argument("--encoding-errors", choices=("strict", "replace", "skip"), default="strict")
     train.add_argument("--dim", type=positive_int, help="vector length D (default 100)")
     train.add_argument("--window", type=positive_int, help="largest target-context distance (default 5)")
     train.add_argument("--negatives", type=positive_int, help="noise words per pair (default 5)")

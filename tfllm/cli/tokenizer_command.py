@@ -30,7 +30,7 @@ def register(commands):
     train.add_argument("--output", required=True, help="the tokenizer directory to write")
     train.add_argument("--corpus", default="shakespeare",
                        help="a UTF-8 .txt file or a folder of them (default: the bundled plays)")
-    train.add_argument("--encoding-errors", default="strict", choices=("strict", "replace"))
+    train.add_argument("--encoding-errors", default="strict", choices=("strict", "replace", "skip"))
     train.add_argument("--min-frequency", type=positive_int, help="char, word: rarer ones map to unk")
     train.add_argument("--lowercase", action="store_true", default=None,
                        help="word, wordpiece: lower-case text before learning and tokenizing")
@@ -43,7 +43,7 @@ def register(commands):
     stats.add_argument("--corpus", default="shakespeare",
                        help="a UTF-8 .txt file or a folder of them (default: the bundled plays)")
     stats.add_argument("--split", default="validation", choices=SPLITS)
-    stats.add_argument("--encoding-errors", default="strict", choices=("strict", "replace"))
+    stats.add_argument("--encoding-errors", default="strict", choices=("strict", "replace", "skip"))
     stats.add_argument("--top", type=positive_int, default=10, help="how many top pieces (default 10)")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
     stats.set_defaults(handler=_stats)
