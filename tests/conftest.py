@@ -13,6 +13,27 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 import pytest  # noqa: E402
 
 
+def _split_the_cpu_into_two_logical_devices():
+    """Two logical CPUs, so MirroredStrategy tests have two replicas on a CPU-only machine.
+
+    TensorFlow refuses to change logical devices once it has initialised ("Virtual devices
+    cannot be modified after being initialized"), so this runs when pytest imports this file,
+    before any test touches TensorFlow. Ops still run on /cpu:0 unless a strategy says otherwise.
+    """
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+        )
+    except RuntimeError:  # already initialised by something imported earlier: one device it is
+        pass
+
+
+_split_the_cpu_into_two_logical_devices()
+
+
 @pytest.fixture(autouse=True)
 def _seed_everything():
     import keras

@@ -25,6 +25,10 @@ class ModelLoadError(TfllmError):
     """A model directory that is missing, incomplete or corrupt."""
 
 
+class TrainingError(TfllmError):
+    """A run that cannot go on: a loss that became NaN or infinite (the last good checkpoint is kept)."""
+
+
 class GenerationError(TfllmError):
     """Invalid generation arguments (prompt, lengths, sampling parameters)."""
 

@@ -21,6 +21,7 @@ EXIT_INTERRUPTED = 130
 # modules free of TensorFlow imports at module level, like this one.
 COMMAND_MODULES = (
     "tfllm.cli.export_command",
+    "tfllm.cli.bench_command",
     "tfllm.cli.embeddings_command",
     "tfllm.cli.tokenizer_command",
 )

@@ -11,13 +11,11 @@ Example:
 """
 
 import dataclasses
-import math
 from pathlib import Path
 
 from tfllm.data import lm_dataset, load_corpus, tokenize_corpus_text
 from tfllm.errors import ConfigError
 from tfllm.export import load_model_dir, save_model_dir
-from tfllm.tokenizers import characters_per_token
 from tfllm.training import evaluate_language_model, train
 
 SPLITS = ("train", "validation", "test")
@@ -48,17 +46,15 @@ def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose=
     """
     run = train(config, run_dir=run_dir, corpus=corpus, verbose=verbose, print_fn=print_fn)
     output_dir = Path(output_dir or Path("saved_models") / config.name)
-    # Bits per character compare tokenizers only when characters per token is measured on the
-    # evaluated text (1 for char, about 4 for a subword tokenizer); recomputed here from the
-    # loss so the report is right whatever `train` assumed.
-    ratio = characters_per_token(run.tokenizer, run.corpus.split_text("validation"))
-    metrics = dict(
-        run.metrics,
-        bits_per_char=run.metrics["loss"] / math.log(2.0) / ratio,
-        characters_per_token=ratio,
-        split="validation",
-        train_seconds=round(run.train_seconds, 1),
-    )
+    # `train` measured bits per character with the characters per token of the validation
+    # text, so they compare across tokenizers.
+    ratio = run.metrics["characters_per_token"]
+    metrics = dict(run.metrics, split="validation", train_seconds=round(run.train_seconds, 1))
+    if not run.is_chief:
+        # Another worker of a multi-worker job: the chief saves the (identical) model.
+        print_fn(f"Worker done (the chief saves the model to {output_dir}).")
+        return RunResult(model_dir=output_dir, run_dir=run.run_dir, metrics=metrics,
+                         sample=run.sample, train_seconds=run.train_seconds)
     save_model_dir(
         output_dir,
         run.model,
@@ -118,12 +114,13 @@ def evaluate_model_dir(model_dir, *, corpus=None, split="validation", encoding_e
         windows="eval",
     )
     # Characters per token of the evaluated text: bits per character stay honest for any tokenizer.
-    metrics = evaluate_language_model(loaded.model, dataset, characters_per_token=len(text) / len(ids))
+    ratio = len(text) / len(ids)
+    metrics = evaluate_language_model(loaded.model, dataset, characters_per_token=ratio)
     result = {
         "loss": float(metrics["loss"]),
         "perplexity": float(metrics["perplexity"]),
         "bits_per_char": float(metrics["bits_per_char"]),
-        "characters_per_token": len(text) / len(ids),
+        "characters_per_token": ratio,
         "tokens": int(metrics["tokens"]),
         "split": split,
         "corpus": str(corpus_spec),

@@ -10,6 +10,8 @@ import time
 import keras
 import tensorflow as tf
 
+from tfllm.training.accumulated_step_schedule import AccumulatedStepSchedule
+
 
 def current_learning_rate(optimizer, step=None):
     """The learning rate the optimizer used for `step` (default: its last completed step).
@@ -20,6 +22,9 @@ def current_learning_rate(optimizer, step=None):
     """
     optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # LossScaleOptimizer
     schedule = getattr(optimizer, "_learning_rate", None)
+    if isinstance(schedule, AccumulatedStepSchedule):
+        # `iterations` counts optimizer steps already; the wrapper expects micro-batches.
+        schedule = schedule.schedule
     if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
         if step is None:
             step = max(int(optimizer.iterations.numpy()) - 1, 0)

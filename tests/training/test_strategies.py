@@ -1,0 +1,69 @@
+"""Strategies by name, and the config checks that distribution adds (each names its argument)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "distributed"))
+from distributed_test_utils import tiny_config, write_corpus  # noqa: E402
+
+from tfllm.errors import ConfigError  # noqa: E402
+from tfllm.training.strategies import StrategyChoice, per_replica_batch_size, resolve_strategy  # noqa: E402
+
+
+def test_auto_says_what_it_picked_on_a_cpu_only_machine():
+    choice = resolve_strategy("auto")
+    assert isinstance(choice, StrategyChoice)
+    assert (choice.name, choice.num_replicas, choice.is_chief) == ("cpu", 1, True)
+    assert choice.description.startswith("Strategy: auto picked cpu")
+
+
+def test_mirrored_uses_both_logical_cpus_and_splits_the_global_batch():
+    choice = resolve_strategy("mirrored")
+    assert choice.num_replicas == 2  # tests/conftest.py splits the CPU in two
+    assert "mirrored over 2 device(s)" in choice.description
+    assert per_replica_batch_size(8, choice) == 4
+    with pytest.raises(ConfigError, match=r"divisible by the number of replicas.*train.batch_size=7"):
+        per_replica_batch_size(7, choice)
+
+
+@pytest.mark.parametrize("name, needs", [("gpu", "needs a GPU"), ("tpu", "needs a TPU")])
+def test_a_missing_accelerator_is_a_clear_error(name, needs):
+    with pytest.raises(ConfigError, match=rf"{needs}.*Received: train.strategy='{name}'"):
+        resolve_strategy(name)
+
+
+def test_an_unknown_strategy_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match=r"auto, cpu, gpu, mirrored, multiworker, tpu.*'gpus'"):
+        resolve_strategy("gpus")
+
+
+@pytest.mark.parametrize("train, message", [
+    (dict(loop="fast"), r"train.loop must be one of auto, fit, custom. Received: train.loop='fast'"),
+    (dict(loop="fit", strategy="multiworker"), r"issue 20585.*Received: train.loop='fit'"),
+    (dict(precision="float16"), r"float32, mixed_bfloat16, mixed_float16.*'float16'"),
+    (dict(grad_accum_steps=3), r"multiple of train.grad_accum_steps.*train.grad_accum_steps=3"),
+    (dict(grad_accum_steps=0), r"train.grad_accum_steps must be >= 1"),
+    (dict(steps_per_execution=0), r"train.steps_per_execution must be >= 1"),
+    (dict(strategy="mirrored", batch_size=6, grad_accum_steps=2),
+     r"3 rows per micro-batch must split evenly over the 2 replicas.*train.batch_size=6"),
+])
+def test_bad_distribution_settings_raise_config_errors(tmp_path, train, message):
+    from tfllm.training import train as train_fn
+
+    config = tiny_config(write_corpus(tmp_path), **train)
+    with pytest.raises(ConfigError, match=message):
+        train_fn(config, run_dir=tmp_path / "run", verbose=0, print_fn=lambda _: None)
+
+
+def test_cli_strategy_gpu_without_a_gpu_is_one_line_and_exit_2(tmp_path, capsys):
+    from tfllm.cli.main import main
+
+    code = main(["train", "--preset", "smoke", "--corpus", str(write_corpus(tmp_path)),
+                 "--strategy", "gpu", "--run-dir", str(tmp_path / "run"),
+                 "--output", str(tmp_path / "model")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("tfllm train: error: train.strategy=gpu needs a GPU")
+    assert not (tmp_path / "model").exists()
