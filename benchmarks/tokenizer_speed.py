@@ -25,20 +25,14 @@ Rows, per tokenizer:
 The ratio column is tfllm / raw: the issue's aim is >= 0.9 (wrappers lose at most 10%).
 keras-hub is a dev-only dependency; tfllm itself never imports it.
 
-    python benchmarks/tokenizers.py                       # about a minute
-    python benchmarks/tokenizers.py --megabytes 4 --repeats 5 --json results.json
+    python benchmarks/tokenizer_speed.py                       # about a minute
+    python benchmarks/tokenizer_speed.py --megabytes 4 --repeats 5 --json results.json
 """
 
 import argparse
 import json
 import os
-import sys
 import time
-
-# This file is called tokenizers.py, and Python puts its folder first on sys.path: keras-hub's
-# `from tokenizers import decoders` (Hugging Face's package) would import this script instead.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
