@@ -27,8 +27,8 @@ def test_goes_through_the_harness(norm_first):
 def test_cached_call_goes_through_the_harness():
     run_layer_test(
         DecoderBlock, {"num_heads": 2, "intermediate_dim": 16}, X[:, :1],
-        call_kwargs={"cache": np.zeros((2, 2, 4, 2, 4), "float32"), "cache_update_index": 0},
-        expected_output_shape=((2, 1, 8), (2, 2, 4, 2, 4)),
+        call_kwargs={"cache": np.zeros((2, 2, 2, 4, 4), "float32"), "cache_update_index": 0},
+        expected_output_shape=((2, 1, 8), (2, 2, 2, 4, 4)),
         run_training_check=False,
         run_saving_check=False,
     )
@@ -47,7 +47,7 @@ def test_future_and_padded_tokens_change_nothing_earlier(norm_first):
 def test_cached_steps_equal_one_full_pass():
     block = DecoderBlock(num_heads=2, intermediate_dim=16)
     full = np.array(block(X))
-    cache = np.zeros((2, 2, 4, 2, 4), "float32")
+    cache = np.zeros((2, 2, 2, 4, 4), "float32")
     outputs = []
     for index in range(4):
         output, cache = block(X[:, index:index + 1], cache=cache, cache_update_index=index)
@@ -58,7 +58,7 @@ def test_cached_steps_equal_one_full_pass():
 def test_cache_arguments_are_checked():
     block = DecoderBlock(num_heads=2, intermediate_dim=16)
     with pytest.raises(ValueError, match="cache_update_index=None"):
-        block(X[:, :1], cache=np.zeros((2, 2, 4, 2, 4), "float32"))
+        block(X[:, :1], cache=np.zeros((2, 2, 2, 4, 4), "float32"))
     with pytest.raises(ValueError, match="cache=None, cache_update_index=1"):
         block(X, cache_update_index=1)
 

@@ -23,7 +23,7 @@ def test_self_attention_goes_through_the_harness():
 
 
 def test_cached_attention_goes_through_the_harness():
-    cache = RNG.normal(size=(2, 2, 6, 2, 4)).astype("float32")  # (B, 2, S, N, H)
+    cache = RNG.normal(size=(2, 2, 2, 6, 4)).astype("float32")  # (B, 2, N, S, H)
     run_layer_test(
         MultiHeadAttention, {"num_heads": 2, "use_bias": False}, X[:, :1],
         call_kwargs={
@@ -31,7 +31,7 @@ def test_cached_attention_goes_through_the_harness():
             "cache": cache,
             "cache_update_index": 3,
         },
-        expected_output_shape=((2, 1, 8), (2, 2, 6, 2, 4)),
+        expected_output_shape=((2, 1, 8), (2, 2, 2, 6, 4)),
         expected_num_trainable_weights=4,
         run_training_check=False,  # caches are for inference
         run_saving_check=False,
@@ -69,7 +69,7 @@ def test_cached_steps_after_a_prefill_equal_one_full_pass():
         return layer(token, attention_mask=causal_mask(2, 1, length, index), cache=cache,
                      cache_update_index=index)
 
-    cache = np.zeros((2, 2, length, 2, 4), "float32")
+    cache = np.zeros((2, 2, 2, length, 4), "float32")
     out, cache = layer(x[:, :prefill], attention_mask=causal_mask(2, prefill, length),
                        cache=cache, cache_update_index=0)
     outputs = [np.array(out)]
@@ -90,7 +90,7 @@ def test_softmax_runs_in_float32_under_mixed_precision():
 
 def test_cache_argument_errors_name_the_argument():
     layer = MultiHeadAttention(num_heads=2)
-    cache = np.zeros((2, 2, 4, 2, 4), "float32")
+    cache = np.zeros((2, 2, 2, 4, 4), "float32")
     mask = np.array(causal_mask(2, 1, 4))
     with pytest.raises(ValueError, match="`value` must be None when `cache`"):
         layer(X[:, :1], X, attention_mask=mask, cache=cache, cache_update_index=0)

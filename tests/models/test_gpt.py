@@ -80,7 +80,7 @@ def test_cached_steps_after_a_prefill_equal_one_full_pass(variant):
     model = GPT(**SMALL, **variant)
     full = np.array(model({"token_ids": TOKEN_IDS}))
     cache = model.build_cache(batch_size=2, max_length=8)
-    assert [tuple(c.shape) for c in cache] == [(2, 2, 8, 2, 4)] * 2  # L x (B, 2, S, N, H)
+    assert [tuple(c.shape) for c in cache] == [(2, 2, 2, 8, 4)] * 2  # L x (B, 2, N, S, H)
 
     @tf.function(jit_compile=True)
     def step(token_ids, cache, index):

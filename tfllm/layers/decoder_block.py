@@ -53,7 +53,7 @@ class DecoderBlock(keras.layers.Layer):
         attention_mask: optional bool (B, T, S), True where query i may attend to key j,
             combined (AND) with the causal and padding masks; e.g. a document mask for packed
             rows.
-        cache: optional (B, 2, S, N, H) key/value cache of this block.
+        cache: optional (B, 2, N, S, H) key/value cache of this block.
         cache_update_index: int or scalar int tensor, the position of the first input
             token; required with `cache`.
         training: bool, whether dropout is active.
@@ -164,7 +164,7 @@ class DecoderBlock(keras.layers.Layer):
                     "`cache_update_index` is required with `cache`: it is the position of the "
                     "first input token. Received: cache_update_index=None"
                 )
-            key_length, first_position = ops.shape(cache)[2], cache_update_index
+            key_length, first_position = ops.shape(cache)[3], cache_update_index
         mask = causal_mask(batch_size, query_length, key_length, first_position)  # (B, T, S)
         if attention_mask is not None:
             mask = ops.logical_and(mask, ops.cast(attention_mask, "bool"))

@@ -39,7 +39,7 @@ class GPT(keras.Model):
     keeps the stream's scale roughly independent of depth.
 
     Decoding with a KV cache (used by `tfllm.generation`): `build_cache(B, S)` returns one zero
-    (B, 2, S, N, H) key/value cache per block; `call_with_cache(token_ids, cache, index)` runs
+    (B, 2, N, S, H) key/value cache per block; `call_with_cache(token_ids, cache, index)` runs
     the (B, T) tokens in cache slots `index .. index + T - 1`, writes their keys and values
     into the cache and returns `(logits, new_cache)`. A prefill of the prompt followed by
     one-token steps gives the same logits as one full pass. `max_cache_length` is the longest
@@ -80,8 +80,8 @@ class GPT(keras.Model):
     >>> tuple(logits.shape), logits.dtype.name
     ((1, 4, 32), 'float32')
     >>> cache = model.build_cache(batch_size=1, max_length=8)
-    >>> len(cache), tuple(cache[0].shape)  # L caches of (B, 2, S, N, H)
-    (2, (1, 2, 8, 2, 4))
+    >>> len(cache), tuple(cache[0].shape)  # L caches of (B, 2, N, S, H)
+    (2, (1, 2, 2, 8, 4))
     >>> step_logits, cache = model.call_with_cache(token_ids, cache, cache_update_index=0)
     >>> bool(np.allclose(step_logits, logits, atol=1e-5))
     True
@@ -209,7 +209,7 @@ class GPT(keras.Model):
             max_length: S, the number of positions the cache holds (prompt plus new tokens);
                 at most `max_cache_length`.
         Returns:
-            A tuple of L zero tensors of shape (B, 2, S, N, H) in the model's compute dtype,
+            A tuple of L zero tensors of shape (B, 2, N, S, H) in the model's compute dtype,
             one per block: the keys (index 0) and values (index 1) of each position and head.
             Separate tensors, rather than one (B, L, 2, S, N, H) stack, let XLA update each in
             place inside a decoding loop; re-stacking the layers at every step copied the whole
@@ -225,7 +225,7 @@ class GPT(keras.Model):
                 f"built for (sequence_length). Received: max_length={max_length}"
             )
         head_dim = self.hidden_dim // self.num_heads
-        shape = (batch_size, 2, max_length, self.num_heads, head_dim)
+        shape = (batch_size, 2, self.num_heads, max_length, head_dim)
         return tuple(ops.zeros(shape, dtype=self.compute_dtype) for _ in range(self.num_layers))
 
     def call_with_cache(
@@ -237,7 +237,7 @@ class GPT(keras.Model):
             token_ids: (B, T) int ids of the tokens for cache slots
                 `cache_update_index .. cache_update_index + T - 1`: the whole prompt for a
                 prefill (index 0), one token per decoding step.
-            cache: the L (B, 2, S, N, H) caches from `build_cache` (or a previous call).
+            cache: the L (B, 2, N, S, H) caches from `build_cache` (or a previous call).
             cache_update_index: int or scalar int tensor, the slot of `token_ids[:, 0]`.
             padding_mask: optional (B, S) bool over the cache slots, False for slots that hold
                 padding (a left-padded prompt); they are never attended to.
