@@ -11,7 +11,7 @@ PRESET ?= shakespeare-char
 help:
 	@echo "make run    create .venv, install tfllm, train the default preset ($(PRESET))"
 	@echo "make test   create .venv, install tfllm[dev], run the test suite"
-	@echo "make bench  run benchmarks/train_throughput.py (tfllm vs keras-hub)"
+	@echo "make bench  run benchmarks/train_throughput.py and generate.py (tfllm vs keras-hub)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,7 @@ test: $(VENV)/.stamp-dev
 
 bench: $(VENV)/.stamp-dev
 	$(BIN)/python benchmarks/train_throughput.py
+	$(BIN)/python benchmarks/generate.py
 
 clean:
 	rm -rf runs/ build/ *.egg-info
