@@ -32,8 +32,6 @@ Example:
 import dataclasses
 import difflib
 import json
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -49,6 +47,7 @@ from tfllm.data import (
     skipgram_dataset,
     write_word_vectors,
 )
+from tfllm.export.staged_directory import staged_directory
 from tfllm.models import Word2Vec
 from tfllm.tokenizers import WordTokenizer
 
@@ -226,10 +225,7 @@ def save_vectors_dir(path, vectors, *, counts=None, tokenizer=None, metadata=Non
         The `Path` written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.tmp-{os.getpid()}-{time.time_ns()}")
-    staging.mkdir()
-    try:
+    with staged_directory(path) as staging:
         write_word_vectors(staging / VECTORS_FILE, vectors, format="word2vec")
         if counts is None:
             vocabulary_lines = ["word"] + list(vectors.words)
@@ -240,16 +236,6 @@ def save_vectors_dir(path, vectors, *, counts=None, tokenizer=None, metadata=Non
             tokenizer.save(staging / TOKENIZER_DIR)
         (staging / METADATA_FILE).write_text(json.dumps(metadata or {}, indent=2, sort_keys=True) + "\n")
         export_projector(vectors, staging / PROJECTOR_DIR, counts=counts)
-        retired = None
-        if path.exists():
-            retired = path.with_name(f".{path.name}.old-{os.getpid()}-{time.time_ns()}")
-            os.rename(path, retired)
-        os.rename(staging, path)
-        if retired is not None:
-            shutil.rmtree(retired, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return path
 
 
@@ -351,9 +337,7 @@ def export_projector(vectors, directory, *, counts=None, max_words=None):
 
     directory = Path(directory)
     size = len(vectors) if max_words is None else min(int(max_words), len(vectors))
-    staging = directory.with_name(f".{directory.name}.tmp-{os.getpid()}-{time.time_ns()}")
-    staging.mkdir(parents=True)
-    try:
+    with staged_directory(directory) as staging:
         np.savetxt(staging / "tensors.tsv", vectors.vectors[:size], delimiter="\t", fmt="%.6g")
         words = vectors.words[:size]
         if counts is not None:
@@ -367,12 +351,6 @@ def export_projector(vectors, directory, *, counts=None, max_words=None):
         embedding.tensor_path = "tensors.tsv"
         embedding.metadata_path = "metadata.tsv"
         (staging / PROJECTOR_CONFIG).write_text(text_format.MessageToString(config))
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.rename(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
 
 

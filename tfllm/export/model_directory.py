@@ -25,9 +25,7 @@ Example:
 
 import dataclasses
 import json
-import os
 import shutil
-import time
 import zipfile
 from pathlib import Path
 
@@ -37,6 +35,7 @@ import tfllm
 from tfllm import models as _models  # noqa: F401  (registers tfllm layers/models for loading)
 from tfllm.config import RunConfig
 from tfllm.errors import ModelLoadError, TfllmError, TokenizerError
+from tfllm.export.staged_directory import staged_directory
 from tfllm.tokenizers import load_tokenizer
 
 MODEL_FILE = "model.keras"
@@ -70,12 +69,7 @@ def save_model_dir(path, model, tokenizer, config, *, metrics=None, extra_files=
         The `Path` written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.tmp-{os.getpid()}-{int(time.time())}")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    try:
+    with staged_directory(path) as staging:
         model.save(staging / MODEL_FILE)
         tokenizer.save(staging / "tokenizer")
         (staging / "config.json").write_text(config.to_json())
@@ -95,22 +89,7 @@ def save_model_dir(path, model, tokenizer, config, *, metrics=None, extra_files=
             if source and Path(source).exists():
                 shutil.copyfile(source, staging / name)
         (staging / "README.md").write_text(_model_card(path.name, config, manifest, metrics or {}))
-        _replace_directory(staging, path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return path
-
-
-def _replace_directory(staging, path):
-    """Moves `staging` to `path`; an old `path` is moved aside first and removed last."""
-    retired = None
-    if path.exists():
-        retired = path.with_name(f".{path.name}.old-{os.getpid()}-{int(time.time())}")
-        os.rename(path, retired)
-    os.rename(staging, path)
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)
 
 
 def _model_card(name, config, manifest, metrics):

@@ -26,14 +26,13 @@ Example:
 >>> tf.saved_model.load("saved_models/shakespeare-char/serving").generate(tf.constant(["ROMEO:"]))  # doctest: +SKIP
 """
 
-import os
-import shutil
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from tfllm.errors import GenerationError, TfllmError
+from tfllm.export.staged_directory import staged_directory
 from tfllm.generation import CachedDecoder, DecodeSpec
 
 SERVING_DEFAULTS = {
@@ -179,18 +178,7 @@ def export_serving(model, tokenizer, path, *, defaults=None, overwrite=False):
             f"The output directory {str(path)!r} already exists. Pass --overwrite (overwrite=True) "
             f"to replace it, or choose another --output."
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.parent / f".{path.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
+    # ExportArchive.write_out creates its directory itself.
+    with staged_directory(path, create=False) as staging:
         serving_module(model, tokenizer, defaults=defaults).write_out(str(staging), verbose=False)
-        if path.exists():
-            retired = path.parent / f".{path.name}.old-{os.getpid()}"
-            os.replace(path, retired)
-            os.replace(staging, path)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return path

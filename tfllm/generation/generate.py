@@ -107,6 +107,12 @@ def _detokenizer(tokenizer):
     return _DETOKENIZERS[tokenizer]
 
 
+def _decode_rows(tokenizer, token_rows):
+    """Texts of a list of id sequences, in one batched (compiled) detokenization."""
+    ragged = tf.ragged.constant([list(row) for row in token_rows], dtype=tf.int32, ragged_rank=1)
+    return [text.decode("utf-8") for text in _detokenizer(tokenizer)(ragged).numpy()]
+
+
 def encode_prompt(tokenizer, prompt, *, unknown="drop"):
     """Token ids of `prompt`, with characters outside the vocabulary dropped or refused.
 
@@ -341,8 +347,7 @@ def generate(
         token_rows, log_probability_rows, finish_rows = _outputs(state, prompt_slots)
         scores = [None] * len(rows)
 
-    ragged = tf.ragged.constant(token_rows, dtype=tf.int32, ragged_rank=1)
-    texts = [text.decode("utf-8") for text in _detokenizer(tokenizer)(ragged).numpy()]
+    texts = _decode_rows(tokenizer, token_rows)
 
     generations = [
         Generation(
@@ -388,11 +393,13 @@ def _decode_streaming(decoder, state, controls, spec, tokenizer, stream):
     while True:
         state = decoder.decode(state, controls, spec, stop_at=state["step"] + 1)
         finished = bool(tf.reduce_all(state["done"])) or int(state["step"]) >= max_new_tokens
-        tokens, _, _ = _outputs(state, prompt_slots)
+        history = state["history"].numpy()[:, prompt_slots:]
         done = state["done"].numpy()
-        for row, ids in enumerate(tokens):
-            visible = ids if done[row] or finished else ids[: max(0, len(ids) - hold)]
-            text = tokenizer.decode(visible)
+        visible = [
+            history[row, : n if done[row] or finished else max(0, n - hold)]
+            for row, n in enumerate(state["lengths"].numpy())
+        ]
+        for row, text in enumerate(_decode_rows(tokenizer, visible)):
             if text.startswith(printed[row]) and len(text) > len(printed[row]):
                 stream(row, text[len(printed[row]):])
                 printed[row] = text

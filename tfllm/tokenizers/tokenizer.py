@@ -35,6 +35,8 @@ from tfllm.errors import TokenizerError
 FORMAT_VERSION = 1
 TOKENIZER_FILE = "tokenizer.json"
 SPECIAL_NAMES = ("pad", "unk", "bos", "eos", "mask")
+# tokenizer.json fields every kind has; any other field is a subclass's `_extra_config`.
+_BASE_FIELDS = ("format_version", "kind", "vocabulary", "special_ids", "fingerprint")
 # Shown in place of unknown (and masked) ids by `detokenize`.
 REPLACEMENT_CHARACTER = "\ufffd"
 
@@ -244,9 +246,12 @@ class Tokenizer(tf.Module, abc.ABC):
 
     @classmethod
     def from_config(cls, config):
-        """Inverse of `get_config`. Subclasses with extra fields override this."""
+        """Inverse of `get_config`: the fields of `_extra_config` go back to the constructor as
+        keyword arguments (e.g. `lowercase`); a subclass whose fields need decoding overrides it."""
         special_ids = config["special_ids"]
-        return cls(config["vocabulary"], **{f"{name}_id": special_ids[name] for name in SPECIAL_NAMES})
+        extras = {key: value for key, value in config.items() if key not in _BASE_FIELDS}
+        return cls(config["vocabulary"], **extras,
+                   **{f"{name}_id": special_ids[name] for name in SPECIAL_NAMES})
 
     def _extra_config(self):
         """Subclass fields saved in tokenizer.json and covered by the fingerprint."""
@@ -306,8 +311,7 @@ def read_tokenizer_file(directory, kind=None):
         raise TokenizerError(
             f"{path} must hold a JSON object. Received: {type(content).__name__}"
         )
-    missing = [k for k in ("format_version", "kind", "vocabulary", "special_ids", "fingerprint")
-               if k not in content]
+    missing = [k for k in _BASE_FIELDS if k not in content]
     if missing:
         raise TokenizerError(
             f"{path} lacks the field(s) {missing}; the file is corrupt or not a tfllm tokenizer. "

@@ -129,12 +129,6 @@ class WordTokenizer(Tokenizer):
         kept = kept[:max_vocabulary_size - len(SPECIAL_TOKENS)]
         return cls(list(SPECIAL_TOKENS) + kept, lowercase=lowercase)
 
-    @classmethod
-    def from_config(cls, config):
-        special_ids = config["special_ids"]
-        return cls(config["vocabulary"], lowercase=config.get("lowercase", False),
-                   **{f"{name}_id": special_ids[name] for name in special_ids})
-
     def _extra_config(self):
         return {"lowercase": self._lowercase}
 

@@ -105,12 +105,6 @@ class WordPieceTokenizer(Tokenizer):
                                   ", every piece seen at least once")
         return cls(vocabulary, lowercase=lowercase)
 
-    @classmethod
-    def from_config(cls, config):
-        special_ids = config["special_ids"]
-        return cls(config["vocabulary"], lowercase=config.get("lowercase", False),
-                   **{f"{name}_id": special_ids[name] for name in special_ids})
-
     def _extra_config(self):
         return {"lowercase": self._lowercase}
 

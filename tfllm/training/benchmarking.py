@@ -343,22 +343,18 @@ def micro_batch_size(train_config):
 def build_training_optimizer(train_config, learning_rate=None):
     """`build_optimizer` with the config's AdamW settings and gradient accumulation.
 
-    Keras's optimizers accumulate gradients themselves (`gradient_accumulation_steps`): they
-    average K micro-batch gradients, then clip, decay and step once. That option goes through
-    the optimizer's own config, so everything else stays exactly what `build_optimizer` made.
+    `train.batch_size` stays the batch of one optimizer step; Keras's optimizer averages the
+    `train.grad_accum_steps` micro-batch gradients before it.
     """
-    optimizer = build_optimizer(
+    return build_optimizer(
         train_config.learning_rate if learning_rate is None else learning_rate,
         weight_decay=train_config.weight_decay,
         beta_1=train_config.beta_1,
         beta_2=train_config.beta_2,
         clipnorm=train_config.clipnorm,
-    )
-    steps = _check_positive_int("train.grad_accum_steps", train_config.grad_accum_steps)
-    if steps == 1:
-        return optimizer
-    return type(optimizer).from_config(
-        {**optimizer.get_config(), "gradient_accumulation_steps": steps}
+        gradient_accumulation_steps=_check_positive_int(
+            "train.grad_accum_steps", train_config.grad_accum_steps
+        ),
     )
 
 

@@ -16,6 +16,8 @@ from a `.keras` file decays every variable. `AdamWithDecayExclusions` stores it.
 
 import keras
 
+from tfllm.training.accumulated_step_schedule import AccumulatedStepSchedule
+
 # Short variable names (substrings) that get no weight decay.
 NO_DECAY_NAMES = ("bias", "gamma", "beta", "scale", "embeddings")
 
@@ -65,6 +67,7 @@ def build_optimizer(
     clipnorm=1.0,
     epsilon=1e-8,
     no_decay_names=NO_DECAY_NAMES,
+    gradient_accumulation_steps=1,
 ):
     """AdamW for language models: decay on matrices only, gradients clipped by their global norm.
 
@@ -78,6 +81,10 @@ def build_optimizer(
         clipnorm: clip the *global* norm of all gradients to this (0 disables clipping).
         epsilon: Adam's denominator constant.
         no_decay_names: substrings of variable names that get no weight decay.
+        gradient_accumulation_steps: K > 1 averages K micro-batch gradients before one update
+            (Keras's own accumulation: clipping and decay apply once, to the mean). Keras then
+            evaluates a schedule at the micro-batch count, so a schedule is wrapped in
+            `AccumulatedStepSchedule` to keep it in optimizer steps.
 
     Returns:
         An `AdamWithDecayExclusions` (a `keras.optimizers.AdamW`).
@@ -101,6 +108,12 @@ def build_optimizer(
     beta_2 = _check_number("beta_2", beta_2, low=0.0, high=1.0)
     clipnorm = _check_number("clipnorm", clipnorm, low=0.0)
     epsilon = _check_number("epsilon", epsilon, low=0.0, low_inclusive=False)
+    if gradient_accumulation_steps > 1:
+        if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            learning_rate = AccumulatedStepSchedule(learning_rate, gradient_accumulation_steps)
+        accumulation = {"gradient_accumulation_steps": gradient_accumulation_steps}
+    else:
+        accumulation = {}
     return AdamWithDecayExclusions(
         learning_rate=learning_rate,
         weight_decay=weight_decay,
@@ -109,4 +122,5 @@ def build_optimizer(
         epsilon=epsilon,
         global_clipnorm=clipnorm or None,
         no_decay_names=no_decay_names,
+        **accumulation,
     )

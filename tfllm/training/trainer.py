@@ -57,7 +57,6 @@ from tfllm.generation import generate
 from tfllm.models import build_model
 from tfllm.objectives import BitsPerCharacter, MaskedAccuracy, MaskedCrossEntropy, Perplexity
 from tfllm.tokenizers import build_tokenizer, load_tokenizer
-from tfllm.training.accumulated_step_schedule import AccumulatedStepSchedule
 from tfllm.training.custom_training_loop import CustomTrainingLoop
 from tfllm.training.evaluation import evaluate_language_model
 from tfllm.training.loss_curve_plot import LossCurvePlot
@@ -328,16 +327,8 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
             beta_1=train_config.beta_1,
             beta_2=train_config.beta_2,
             clipnorm=train_config.clipnorm,
+            gradient_accumulation_steps=accumulation,
         )
-        if accumulation > 1:
-            # Keras's optimizers accumulate themselves: the mean of K micro-batch gradients,
-            # then clipping, decay and one step. They evaluate the schedule at the micro-batch
-            # count, hence AccumulatedStepSchedule.
-            optimizer = type(optimizer).from_config({
-                **optimizer.get_config(),
-                "learning_rate": AccumulatedStepSchedule(schedule, accumulation),
-                "gradient_accumulation_steps": accumulation,
-            })
         optimizer = wrap_optimizer_for_precision(optimizer, train_config.precision)
         model.compile(
             optimizer=optimizer,
