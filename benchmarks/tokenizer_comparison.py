@@ -11,7 +11,7 @@ For each tokenizer kind (and, for the subword kinds, each of `--vocab-sizes`):
    0.9/0.99, global-norm clipping at 1) and XLA, and train it on seeded random windows of 32 x 128
    tokens until `--seconds` of wall-clock time are up (`WallClockBudget` stops `fit`);
 3. score every token of the validation plays (The Tempest, Julius Caesar, Macbeth) exactly once
-   with `evaluate_language_model`, and turn the loss per token into bits per character with the
+   with `evaluate_model`, and turn the loss per token into bits per character with the
    characters per token measured on that same validation text.
 
 What is held equal, and why it is fair:
@@ -74,8 +74,9 @@ from tfllm.errors import TfllmError  # noqa: E402
 from tfllm.models import build_model  # noqa: E402
 from tfllm.objectives import MaskedCrossEntropy  # noqa: E402
 from tfllm.presets import get_preset  # noqa: E402
+from tfllm.tasks import get_task  # noqa: E402
 from tfllm.tokenizers import build_tokenizer, registered_kinds, tokenizer_stats  # noqa: E402
-from tfllm.training import build_optimizer, evaluate_language_model  # noqa: E402
+from tfllm.training import build_optimizer, evaluate_model  # noqa: E402
 
 # Kinds that learn a vocabulary of a chosen size; char and byte have one row each.
 SUBWORD_KINDS = ("word", "wordpiece", "sentencepiece-unigram", "sentencepiece-bpe")
@@ -194,7 +195,7 @@ def compare_one(kind, vocabulary_size, corpus_texts, *, preset, seconds, warmup_
         corpus_texts: {"train": [texts to learn from], "train_text": str, "validation_text": str}.
         preset: the `RunConfig` whose model and training recipe are used.
         seconds, warmup_fraction: see `WallClockBudget`.
-        batch_size: rows of `preset.model.sequence_length` tokens per step.
+        batch_size: rows of the model's `sequence_length` tokens per step.
         seed: seeds Keras/TF/NumPy before the model is built, and the training windows.
         jit_compile: XLA for the training step.
 
@@ -214,9 +215,9 @@ def compare_one(kind, vocabulary_size, corpus_texts, *, preset, seconds, warmup_
     train_characters_per_token = len(corpus_texts["train_text"]) / len(train_ids)
 
     train_config = preset.train
-    sequence_length = preset.model.sequence_length
     keras.utils.set_random_seed(seed)
     model = build_model(preset.model, tokenizer.vocabulary_size)
+    sequence_length = model.sequence_length
     budget = WallClockBudget(
         seconds,
         peak_learning_rate=train_config.learning_rate,
@@ -243,7 +244,8 @@ def compare_one(kind, vocabulary_size, corpus_texts, *, preset, seconds, warmup_
     fit_seconds = time.perf_counter() - wall_started
 
     validation_data = lm_dataset(validation_ids, sequence_length, batch_size, windows="eval")
-    metrics = evaluate_language_model(model, validation_data, characters_per_token=characters_per_token)
+    metrics = evaluate_model(model, validation_data, get_task("causal_lm"),
+                             characters_per_token=characters_per_token)
     tokens_seen = budget.steps * batch_size * sequence_length
     row = {
         "kind": kind,
@@ -266,12 +268,12 @@ def compare_one(kind, vocabulary_size, corpus_texts, *, preset, seconds, warmup_
         "characters_seen": round(tokens_seen * train_characters_per_token),
         "validation_loss_per_token": metrics["loss"],
         "evaluated_tokens": metrics["tokens"],
-        "bits_per_character": metrics["bits_per_char"],
+        "bits_per_character": metrics["bits_per_character"],
     }
     print_fn(
         f"  {kind} V={row['vocabulary_size']}: learned in {learn_seconds:.1f} s; "
         f"{budget.steps} steps in {budget.train_seconds:.1f} s (+{row['first_step_seconds']:.1f} s "
-        f"first step); loss {metrics['loss']:.4f} nats/token, {metrics['bits_per_char']:.4f} bits/char",
+        f"first step); loss {metrics['loss']:.4f} nats/token, {metrics['bits_per_character']:.4f} bits/char",
         flush=True,
     )
     return row
@@ -393,14 +395,15 @@ def main(argv=None):
     corpus_texts = {"train": [train_text], "train_text": train_text,
                     "validation_text": corpus.split_text("validation")}
     model = preset.model
+    sequence_length = model.config.get("sequence_length")
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     devices = ", ".join(device.device_type for device in tf.config.list_physical_devices()) or "none"
     print(
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}; "
         f"devices: {devices}; {os.cpu_count()} CPU cores, load average {load}\n"
-        f"Preset {args.preset}: {model.architecture}, {model.num_layers} layers, {model.num_heads} "
-        f"heads, width {model.hidden_dim}, FFN {model.intermediate_dim}, context {model.sequence_length} "
-        f"tokens, {'tied' if model.tie_embeddings else 'untied'} output; batch {batch_size}; AdamW "
+        f"Preset {args.preset}: {model.class_name}("
+        + ", ".join(f"{name}={value}" for name, value in model.config.items())
+        + f") (context in tokens); batch {batch_size}; AdamW "
         f"peak {preset.train.learning_rate:g}, floor {preset.train.min_learning_rate:g}, weight decay "
         f"{preset.train.weight_decay:g}; warmup {args.warmup_fraction:.3f} of the budget then cosine "
         f"to the floor at the budget's end; XLA {args.xla}; seed {seed}\n"
@@ -425,7 +428,7 @@ def main(argv=None):
         _write_json_atomically(args.json, {
             "command": "python benchmarks/tokenizer_comparison.py " + shlex.join(arguments),
             "settings": {"preset": args.preset, "seconds": args.seconds, "batch_size": batch_size,
-                         "sequence_length": model.sequence_length, "warmup_fraction": args.warmup_fraction,
+                         "sequence_length": sequence_length, "warmup_fraction": args.warmup_fraction,
                          "seed": seed, "xla": args.xla, "train_characters": len(train_text)},
             "rows": rows,
         })

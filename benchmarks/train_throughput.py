@@ -1,12 +1,12 @@
 """Training throughput, MFU and quality: tfllm's GPT against keras-hub's GPT2Backbone, in one run.
 
-Both models get the same configuration, the same AdamW recipe at 1e-3, the same loss, the same
-training windows from the bundled plays, and the same XLA, precision and accumulation settings.
-Two configurations:
+Both models get the same configuration, the same AdamW recipe (the preset's: 1e-3), the same
+loss, the same training windows from the bundled plays, and the same XLA, precision and
+accumulation settings. Two presets (`--config baby|small` is short for them):
 
-- "baby" (default): 4 layers, 4 heads, width 128, FFN 512, context 64, batch 12: the foundation
-  issue's reference, small enough that per-op overhead, not arithmetic, sets the speed;
-- "small": 6 layers, 6 heads, width 384, FFN 1536, context 256, batch 8 (nanoGPT's
+- `gpt-baby` (default): 4 layers, 4 heads, width 128, FFN 512, context 64, batch 12: the
+  reference point, small enough that per-op overhead, not arithmetic, sets the speed;
+- `gpt-small`: 6 layers, 6 heads, width 384, FFN 1536, context 256, batch 8 (nanoGPT's
   shakespeare-char shape), where the matmuls are large enough for MFU to reach at least 60% of
   the matmul peak (the target this script checks and prints).
 
@@ -14,13 +14,13 @@ They train in alternating chunks (and take turns going first), so a slow spell o
 machine hits both; the first chunk (which includes compilation) is reported separately and left
 out of tokens/s. The matmul peak (graph mode, float32 and the run's compute dtype) is measured
 in the same run, before and after training (the better of the two counts), and MFU is model
-FLOPs per token (`tfllm.training.benchmarking.model_flops_per_token`: 6 x matmul weights + 12 L T
-D, the same count for both models, which share one architecture) x tokens/s over that peak.
+FLOPs per token (tfllm's `GPT.training_flops_per_token()`: 6 x matmul weights + 12 L T D, the
+same count for both models, which share one architecture) x tokens/s over that peak.
 "cores" is the CPU time the process got per second of timed training: on a 2-core machine,
 well under 2 means another job took a share (or the threads sat idle), so the figures are low.
 
-    python benchmarks/train_throughput.py                        # baby, 2000 steps each, XLA on
-    python benchmarks/train_throughput.py --config small --steps 200 --chunk 50
+    python benchmarks/train_throughput.py                        # gpt-baby, 2000 steps, XLA on
+    python benchmarks/train_throughput.py --preset gpt-small --steps 200 --chunk 50
     python benchmarks/train_throughput.py --jit off --precision mixed_bfloat16
     python benchmarks/train_throughput.py --grad-accum-steps 2   # 2 micro-batches of 6 per step
     python benchmarks/train_throughput.py --untied               # tfllm with a separate output head
@@ -46,52 +46,44 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from tfllm.config import TrainConfig  # noqa: E402
-from tfllm.data import lm_dataset, load_corpus, tokenize_corpus_text  # noqa: E402
-from tfllm.models import GPT  # noqa: E402
-from tfllm.objectives import MaskedCrossEntropy  # noqa: E402
-from tfllm.tokenizers import CharTokenizer  # noqa: E402
-from tfllm.training import evaluate_language_model  # noqa: E402
-from tfllm.training.benchmarking import (  # noqa: E402
-    BABY_BATCH_SIZE,
-    BABY_MODEL,
-    SMALL_BATCH_SIZE,
-    SMALL_MODEL,
+from tfllm.atomic_files import write_text_atomically  # noqa: E402
+from tfllm.benchmarking import (  # noqa: E402
     build_training_optimizer,
     measure_matmul_peak,
     micro_batch_size,
-    model_flops_per_token,
 )
+from tfllm.config import ModelConfig  # noqa: E402
+from tfllm.data import lm_dataset, load_corpus, tokenize_corpus_text  # noqa: E402
+from tfllm.models import build_model  # noqa: E402
+from tfllm.objectives import MaskedCrossEntropy  # noqa: E402
+from tfllm.presets import get_preset  # noqa: E402
+from tfllm.tasks import get_task  # noqa: E402
+from tfllm.tokenizers import build_tokenizer  # noqa: E402
+from tfllm.training import evaluate_model  # noqa: E402
 from tfllm.training.precision import PRECISIONS, dtype_policy  # noqa: E402
 
-CONFIGURATIONS = {"baby": (BABY_MODEL, BABY_BATCH_SIZE), "small": (SMALL_MODEL, SMALL_BATCH_SIZE)}
-# The issue's target for the "small" configuration: MFU of at least 60% of the matmul peak.
-SMALL_MFU_TARGET = 0.60
+# The presets this script compares on; `--config NAME` is short for `--preset gpt-NAME`.
+PRESETS = ("gpt-baby", "gpt-small")
+# The target for gpt-small: MFU of at least 60% of the matmul peak.
+SMALL_PRESET, SMALL_MFU_TARGET = "gpt-small", 0.60
 
 
 def tfllm_model(model_config, vocabulary_size, tie_embeddings=True):
-    return GPT(
-        vocabulary_size=vocabulary_size,
-        sequence_length=model_config.sequence_length,
-        num_layers=model_config.num_layers,
-        num_heads=model_config.num_heads,
-        hidden_dim=model_config.hidden_dim,
-        intermediate_dim=model_config.intermediate_dim,
-        dropout=0.0,
-        tie_embeddings=tie_embeddings,
-    )
+    arguments = {**model_config.config, "dropout": 0.0, "tie_embeddings": tie_embeddings}
+    return build_model(ModelConfig(model_config.class_name, arguments), vocabulary_size)
 
 
 def keras_hub_model(model_config, vocabulary_size):
     import keras_hub
 
+    arguments = model_config.config
     backbone = keras_hub.models.GPT2Backbone(
         vocabulary_size=vocabulary_size,
-        num_layers=model_config.num_layers,
-        num_heads=model_config.num_heads,
-        hidden_dim=model_config.hidden_dim,
-        intermediate_dim=model_config.intermediate_dim,
-        max_sequence_length=model_config.sequence_length,
+        num_layers=arguments["num_layers"],
+        num_heads=arguments["num_heads"],
+        hidden_dim=arguments["hidden_dim"],
+        intermediate_dim=arguments["intermediate_dim"],
+        max_sequence_length=arguments["sequence_length"],
         dropout=0.0,
     )
     logits = keras.layers.Dense(vocabulary_size, name="lm_head")(backbone.output)
@@ -121,14 +113,18 @@ def measure_peaks(dtypes, repeats):
     return {dtype: measure_matmul_peak(dtype, repeats=repeats) for dtype in dtypes}
 
 
-def main():
+def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", choices=tuple(CONFIGURATIONS), default="baby")
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--preset", choices=PRESETS, default=PRESETS[0],
+                        help="the model shape and batch to compare on (default gpt-baby)")
+    choice.add_argument("--config", choices=("baby", "small"),
+                        help="short for --preset gpt-baby / gpt-small")
     parser.add_argument("--steps", type=int, default=2000, help="optimizer steps per model")
     parser.add_argument("--chunk", type=int, default=250,
                         help="optimizer steps per alternating chunk")
     parser.add_argument("--batch-size", type=int,
-                        help="sequences per optimizer step (default: the config's)")
+                        help="sequences per optimizer step (default: the preset's)")
     parser.add_argument("--jit", choices=("on", "off"), default="on", help="XLA for both models")
     parser.add_argument("--precision", choices=tuple(PRECISIONS), default="float32",
                         help="Keras dtype policy for both models")
@@ -141,55 +137,50 @@ def main():
     parser.add_argument("--peak-repeats", type=int, default=5, help="timed calls per matmul size")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
+    if args.config:
+        args.preset = f"gpt-{args.config}"
     if args.chunk < 1 or args.steps % args.chunk or args.steps < 2 * args.chunk:
         parser.error("--steps must be a multiple of --chunk and at least two chunks")
-
-    model_config, default_batch = CONFIGURATIONS[args.config]
-    train_config = TrainConfig(
-        batch_size=args.batch_size or default_batch,
-        learning_rate=1e-3,
-        weight_decay=0.1,
-        clipnorm=1.0,
-        grad_accum_steps=args.grad_accum_steps,
-        precision=args.precision,
-    )
-    try:
-        micro_batch = micro_batch_size(train_config)
+    config = get_preset(args.preset)
+    overrides = dict(grad_accum_steps=args.grad_accum_steps, precision=args.precision)
+    if args.batch_size:
+        overrides["batch_size"] = args.batch_size
+    try:  # TrainConfig checks every value, and that the accumulation steps divide the batch
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, **overrides))
     except ValueError as error:
         parser.error(str(error))
-    accumulation = args.grad_accum_steps
-    sequence_length = model_config.sequence_length
-    jit = args.jit == "on"
-    compute_dtype = PRECISIONS[args.precision]
-    peak_dtypes = sorted({"float32", compute_dtype})
+    return args, config
 
-    corpus = load_corpus("shakespeare")
-    tokenizer = CharTokenizer.from_texts([doc.text for doc in corpus.train])
-    train_ids = tokenize_corpus_text(tokenizer, corpus.split_text("train"))
-    validation_ids = tokenize_corpus_text(tokenizer, corpus.split_text("validation"))
-    vocabulary_size = tokenizer.vocabulary_size
 
-    peaks_before = measure_peaks(peak_dtypes, args.peak_repeats)
-
-    contenders = {}
+def build_contenders(config, vocabulary_size, untied):
+    """{name: {"model", "clock"}}: tfllm's GPT and keras-hub's, compiled alike."""
     builders = (
-        ("tfllm", lambda v: tfllm_model(model_config, v, tie_embeddings=not args.untied)),
-        ("keras-hub", lambda v: keras_hub_model(model_config, v)),
+        ("tfllm", lambda v: tfllm_model(config.model, v, tie_embeddings=not untied)),
+        ("keras-hub", lambda v: keras_hub_model(config.model, v)),
     )
+    contenders = {}
     for name, build in builders:
         keras.utils.set_random_seed(0)
-        with dtype_policy(args.precision):
+        with dtype_policy(config.train.precision):
             model = build(vocabulary_size)
             model.compile(
-                optimizer=build_training_optimizer(train_config),
+                optimizer=build_training_optimizer(config.train),
                 loss=MaskedCrossEntropy(),
-                jit_compile=jit,
+                jit_compile=config.train.jit_compile == "true",
             )
         contenders[name] = {"model": model, "clock": StepClock()}
+    return contenders
 
-    chunks = args.steps // args.chunk
+
+def train_in_alternating_chunks(contenders, train_ids, config, steps, chunk_steps):
+    """Trains every contender `steps` optimizer steps; returns each one's first-chunk seconds.
+
+    Each clock is left holding the time of every chunk but the first.
+    """
+    sequence_length = config.model.config["sequence_length"]
+    micro_batch = micro_batch_size(config.train)
     first_chunk_seconds = {}
-    for chunk in range(chunks):
+    for chunk in range(steps // chunk_steps):
         # Keras's fit takes a dataset, not an iterator, and restarts it on every call: a new
         # seed per chunk gives fresh windows, the same for both contenders.
         chunk_data = lm_dataset(train_ids, sequence_length, micro_batch, windows="random", seed=chunk)
@@ -200,7 +191,7 @@ def main():
             before = clock.seconds
             entry["model"].fit(
                 chunk_data,
-                steps_per_epoch=args.chunk * accumulation,
+                steps_per_epoch=chunk_steps * config.train.grad_accum_steps,
                 initial_epoch=chunk,
                 epochs=chunk + 1,
                 callbacks=[clock],
@@ -210,16 +201,12 @@ def main():
             if chunk == 0:  # compilation and warm-up: reported, not counted
                 first_chunk_seconds[name] = clock.seconds - before
                 clock.seconds, clock.cpu_seconds = before, 0.0
+    return first_chunk_seconds
 
-    peaks_after = measure_peaks(peak_dtypes, args.peak_repeats)
-    # A second of someone else's work on a shared core halves a one-second measurement; the
-    # better of the two keeps an understated peak from overstating MFU.
-    peaks = {dtype: max(peaks_before[dtype].flops_per_second, peaks_after[dtype].flops_per_second)
-             for dtype in peak_dtypes}
 
-    tokens_per_step = train_config.batch_size * sequence_length
-    timed_steps = (chunks - 1) * args.chunk
-    flops_per_token = model_flops_per_token(model_config, vocabulary_size)
+def measure_results(contenders, first_chunk_seconds, timed_steps, tokens_per_step,
+                    flops_per_token, peak, validation):
+    """{name: figures} for each contender; `validation` (eval windows) None skips the loss."""
     results = {}
     for name, entry in contenders.items():
         seconds = entry["clock"].seconds
@@ -227,25 +214,31 @@ def main():
         result = {
             "tokens_per_second": tokens_per_second,
             "step_seconds": seconds / timed_steps,
-            "mfu": flops_per_token * tokens_per_second / peaks[compute_dtype],
+            "mfu": flops_per_token * tokens_per_second / peak,
             "cpu_cores_used": entry["clock"].cpu_seconds / seconds,
             "first_chunk_seconds": first_chunk_seconds[name],
             "parameters": int(entry["model"].count_params()),
         }
-        if args.evaluate:
-            validation = lm_dataset(validation_ids, sequence_length, 64, windows="eval")
-            metrics = evaluate_language_model(entry["model"], validation)
+        if validation is not None:
+            metrics = evaluate_model(entry["model"], validation, get_task("causal_lm"))
             result["validation_loss"] = float(metrics["loss"])
         results[name] = result
+    return results
 
-    print(f"{args.config} GPT ({model_config.num_layers} layers, width {model_config.hidden_dim}, "
-          f"context {sequence_length}), {args.steps} steps x {tokens_per_step} tokens = "
-          f"{args.steps * tokens_per_step / 1e6:.3f}M tokens, batch {train_config.batch_size}"
-          + (f" ({accumulation} x {micro_batch} accumulated)" if accumulation > 1 else "")
-          + f", XLA {args.jit}, {args.precision}, "
+
+def print_results(args, config, results, peaks, flops_per_token):
+    train, arguments = config.train, config.model.config
+    tokens_per_step = train.batch_size * arguments["sequence_length"]
+    compute_dtype = PRECISIONS[train.precision]
+    print(f"{args.preset} ({arguments['num_layers']} layers, width {arguments['hidden_dim']}, "
+          f"context {arguments['sequence_length']}), {args.steps} steps x {tokens_per_step} "
+          f"tokens = {args.steps * tokens_per_step / 1e6:.3f}M tokens, batch {train.batch_size}"
+          + (f" ({train.grad_accum_steps} x {micro_batch_size(train)} accumulated)"
+             if train.grad_accum_steps > 1 else "")
+          + f", XLA {args.jit}, {train.precision}, "
           f"tfllm embeddings {'untied' if args.untied else 'tied'}")
     print("matmul peak (graph mode, best of before and after training): "
-          + ", ".join(f"{dtype} {peaks[dtype] / 1e9:,.0f} GFLOP/s" for dtype in peak_dtypes)
+          + ", ".join(f"{dtype} {rate / 1e9:,.0f} GFLOP/s" for dtype, rate in peaks.items())
           + f"; model FLOPs per token {flops_per_token / 1e6:.2f}M; "
           f"MFU against the {compute_dtype} peak")
     header = (f"{'':10} {'tokens/s':>10} {'step ms':>8} {'MFU':>6} {'cores':>6} "
@@ -260,30 +253,67 @@ def main():
           f"{os.cpu_count()}); fewer than it has means other jobs or idle threads.")
     ratio = results["tfllm"]["tokens_per_second"] / results["keras-hub"]["tokens_per_second"]
     print(f"tfllm / keras-hub tokens/s: {ratio:.2f}x")
-    if args.config == "small":
+    if args.preset == SMALL_PRESET:
         for name, r in results.items():
             verdict = "met" if r["mfu"] >= SMALL_MFU_TARGET else "NOT met"
             print(f"{name}: MFU {100 * r['mfu']:.1f}% against the "
                   f"{100 * SMALL_MFU_TARGET:.0f}% target: {verdict}")
+    return ratio
+
+
+def main():
+    args, config = parse_arguments()
+    config = dataclasses.replace(config, train=dataclasses.replace(
+        config.train, jit_compile="true" if args.jit == "on" else "false"))
+    compute_dtype = PRECISIONS[config.train.precision]
+    peak_dtypes = sorted({"float32", compute_dtype})
+
+    corpus = load_corpus(config.data.corpus)
+    tokenizer = build_tokenizer(config.data.tokenizer, [doc.text for doc in corpus.train])
+    train_ids = tokenize_corpus_text(tokenizer, corpus.split_text("train"))
+    vocabulary_size = tokenizer.vocabulary_size
+
+    peaks_before = measure_peaks(peak_dtypes, args.peak_repeats)
+    contenders = build_contenders(config, vocabulary_size, args.untied)
+    first_chunk_seconds = train_in_alternating_chunks(
+        contenders, train_ids, config, args.steps, args.chunk
+    )
+    peaks_after = measure_peaks(peak_dtypes, args.peak_repeats)
+    # A second of someone else's work on a shared core halves a one-second measurement; the
+    # better of the two keeps an understated peak from overstating MFU.
+    peaks = {dtype: max(peaks_before[dtype].flops_per_second, peaks_after[dtype].flops_per_second)
+             for dtype in peak_dtypes}
+
+    sequence_length = config.model.config["sequence_length"]
+    validation = None
+    if args.evaluate:
+        validation_ids = tokenize_corpus_text(tokenizer, corpus.split_text("validation"))
+        validation = lm_dataset(validation_ids, sequence_length, 64, windows="eval")
+    # The same count for both: they share one architecture (keras-hub's has no such method).
+    flops_per_token = contenders["tfllm"]["model"].training_flops_per_token()
+    results = measure_results(
+        contenders, first_chunk_seconds, (args.steps // args.chunk - 1) * args.chunk,
+        config.train.batch_size * sequence_length, flops_per_token, peaks[compute_dtype],
+        validation,
+    )
+    ratio = print_results(args, config, results, peaks, flops_per_token)
     if args.json:
         summary = {
-            "config": args.config,
-            "model": dataclasses.asdict(model_config),
-            "batch_size": train_config.batch_size,
-            "grad_accum_steps": accumulation,
+            "preset": args.preset,
+            "model": dataclasses.asdict(config.model),
+            "batch_size": config.train.batch_size,
+            "grad_accum_steps": config.train.grad_accum_steps,
             "steps": args.steps,
-            "jit_compile": jit,
-            "precision": args.precision,
+            "jit_compile": args.jit == "on",
+            "precision": config.train.precision,
             "untied": args.untied,
             "matmul_peak_flops_per_second": peaks,
             "flops_per_token": flops_per_token,
             "ratio": ratio,
             **results,
         }
-        temporary = f"{args.json}.tmp-{os.getpid()}"
-        with open(temporary, "w") as handle:
-            json.dump(summary, handle, indent=2)
-        os.replace(temporary, args.json)  # a crash never leaves half a results file
+        # Atomic: a crash never leaves half a results file.
+        write_text_atomically(args.json, json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ _SUBPACKAGES = (
     "objectives",
     "training",
     "export",
+    "benchmarking",
     "experiments",
     "testing",
 )

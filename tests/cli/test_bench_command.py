@@ -14,7 +14,7 @@ from tfllm.presets import get_preset
 FAST = ["--data", "synthetic", "--vocabulary-size", "64", "--steps", "2", "--warmup-steps", "1",
         "--matmul-sizes", "32,64"]
 JSON_KEYS = {
-    "label", "architecture", "parameters", "vocabulary_size", "sequence_length", "batch_size",
+    "label", "model_class", "parameters", "vocabulary_size", "sequence_length", "batch_size",
     "micro_batch_size", "grad_accum_steps", "precision", "jit_compile", "steps_per_execution",
     "steps", "warmup_seconds",
     "seconds", "step_seconds", "tokens_per_second", "flops_per_token",
@@ -57,7 +57,7 @@ def test_text_report_names_every_figure_and_the_baby_gpt(capsys):
     code, out, _ = run_cli(capsys, "bench", "--preset", "smoke", "--jit", "off", *FAST)
     assert code == 0
     assert out.startswith("matmul peak") and "float32" in out and "bfloat16" in out
-    for fragment in ("smoke: gpt", "baby: gpt", "parameters", "batch 12 x 64", "tokens/s",
+    for fragment in ("smoke: GPT", "baby: GPT", "parameters", "batch 12 x 64", "tokens/s",
                      "step time", "MFU", "peak memory", "host peak RSS", "CPU cores used"):
         assert fragment in out, fragment
 

@@ -23,7 +23,7 @@ def test_train_writes_a_complete_model_directory(smoke_run):
     # The smoke model learns real structure: below the uniform loss ln(V) ~ 4.4 nats and below
     # the ~3.3 nats a model that only knew character frequencies would score.
     assert metrics["loss"] < 3.0, metrics
-    assert abs(metrics["bits_per_char"] - metrics["loss"] / 0.6931471805599453) < 1e-4
+    assert abs(metrics["bits_per_character"] - metrics["loss"] / 0.6931471805599453) < 1e-4
     assert "Validation (" in stdout and "perplexity" in stdout and "bits/char" in stdout
     assert "Sample:" in stdout
     assert (model_dir / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -33,10 +33,34 @@ def test_evaluate_json_matches_training_report(capsys, smoke_run):
     model_dir, _, _ = smoke_run
     assert main(["evaluate", "--model", str(model_dir), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert {"loss", "perplexity", "bits_per_char", "tokens"} <= set(result)
+    assert {"loss", "perplexity", "bits_per_character", "tokens", "characters"} <= set(result)
     saved = json.loads((model_dir / "metrics.json").read_text())
-    assert result["tokens"] == saved["tokens"]
+    assert result["tokens"] == saved["tokens"] and result["split"] == "validation"
     assert abs(result["loss"] - saved["loss"]) < 1e-4
+
+
+def test_evaluate_scores_the_whole_of_a_given_text(capsys, smoke_run, tmp_path):
+    from tfllm.data import load_plays
+
+    model_dir, _, _ = smoke_run
+    text = next(p for p in load_plays() if p.slug == "macbeth").text[:5_000].strip("\n")
+    (tmp_path / "scene.txt").write_text(text, encoding="utf-8")
+    assert main(["evaluate", "--model", str(model_dir), "--corpus", str(tmp_path / "scene.txt")]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"whole of {tmp_path / 'scene.txt'} ({len(text):,} characters, "), line
+    assert "perplexity" in line and "bits_per_character" in line
+
+
+def test_evaluation_line_names_what_was_scored():
+    from tfllm.cli.main import evaluation_line
+
+    result = {"corpus": "my.txt", "split": "whole", "characters": 123_456, "tokens": 61_728,
+              "loss": 1.23456, "perplexity": 3.4368, "bits_per_character": 0.89}
+    assert evaluation_line(result) == (
+        "whole of my.txt (123,456 characters, 61,728 tokens): loss 1.2346, perplexity 3.437, "
+        "bits_per_character 0.8900")
+    assert evaluation_line(dict(result, corpus="shakespeare", split="test")).startswith(
+        "test split of shakespeare (123,456 characters, 61,728 tokens): ")
 
 
 def test_evaluate_test_split_is_a_different_text(capsys, smoke_run):

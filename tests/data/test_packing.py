@@ -129,9 +129,10 @@ def test_inputs_ragged_and_dataset_agree_and_shuffle_is_seeded():
 def test_bad_arguments():
     with pytest.raises(CorpusError, match="no tokens"):
         packed_dataset([np.array([], np.int32)], T, B, end_id=END)
-    with pytest.raises(ValueError, match="sequence_length must be a positive int"):
+    with pytest.raises(ValueError, match="`sequence_length` must be a positive integer. "
+                                         "Received: sequence_length=0"):
         packed_dataset(_documents(), 0, B, end_id=END)
-    with pytest.raises(ValueError, match="end_id must be an int >= 0. Received: end_id=-1"):
+    with pytest.raises(ValueError, match="`end_id` must be an integer >= 0. Received: end_id=-1"):
         packed_dataset(_documents(), T, B, end_id=-1)
     with pytest.raises(ValueError, match="document 1 with shape"):
         packed_dataset([np.array([1, 2]), np.array([[1, 2]])], T, B, end_id=END)

@@ -66,9 +66,11 @@ def test_all_steps_in_order_and_in_tf_data():
 
 
 @pytest.mark.parametrize("kwargs, pattern", [
-    ({"unicode_normalization": "NFKX"}, "unicode_normalization must be None or one of NFC"),
-    ({"whitespace": "tidy"}, "whitespace must be None, 'lines' or 'collapse'. Received: whitespace='tidy'"),
-    ({"lowercase": "yes"}, "lowercase must be True or False"),
+    ({"unicode_normalization": "NFKX"},
+     "`unicode_normalization` must be one of None, 'NFC', .* Received: unicode_normalization='NFKX'"),
+    ({"whitespace": "tidy"},
+     "`whitespace` must be one of None, 'lines', 'collapse'. Received: whitespace='tidy'"),
+    ({"lowercase": "yes"}, "`lowercase` must be True or False. Received: lowercase='yes'"),
 ])
 def test_bad_arguments(kwargs, pattern):
     with pytest.raises((ValueError, TypeError), match=pattern):

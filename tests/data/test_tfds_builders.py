@@ -1,5 +1,7 @@
 """TFDS builders: `shakespeare_plays` and `text_folder` load offline, registered by `import tfllm`."""
 
+import doctest
+import importlib
 import subprocess
 import sys
 
@@ -99,3 +101,12 @@ def test_text_folder_missing_and_empty_manual_dir(tmp_path):
     (empty / "notes.md").write_text("no txt here", encoding="utf-8")
     with pytest.raises(CorpusError, match=r"no \.txt files"):
         _load_folder(empty, tmp_path / "data3")
+
+
+@pytest.mark.parametrize("module", [
+    "tfllm.data.tfds_builders", "tfllm.data.tfds_builders.shakespeare_plays",
+    "tfllm.data.tfds_builders.text_folder",
+])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -29,8 +29,8 @@ def tiny_config(corpus, **train):
     """A 1-layer GPT (width 16, context 16, dropout 0.1) and a few steps of training."""
     defaults = dict(batch_size=8, steps=6, eval_interval=3, eval_batches=2, sample_length=0,
                     log_every=1, warmup_steps=1, learning_rate=1e-2, jit_compile="false")
-    model = ModelConfig(sequence_length=16, num_layers=1, num_heads=2, hidden_dim=16,
-                        intermediate_dim=32, dropout=train.pop("dropout", 0.1))
+    model = ModelConfig("GPT", dict(sequence_length=16, num_layers=1, num_heads=2, hidden_dim=16,
+                                    intermediate_dim=32, dropout=train.pop("dropout", 0.1)))
     return RunConfig(name="tiny", model=model, data=DataConfig(corpus=str(corpus)),
                      train=TrainConfig(**{**defaults, **train}))
 

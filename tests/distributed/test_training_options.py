@@ -7,6 +7,7 @@ from distributed_test_utils import max_difference, tiny_config, weights, write_c
 
 from tfllm.config import ModelConfig
 from tfllm.models import build_model
+from tfllm.objectives import MaskedCrossEntropy
 from tfllm.training import train
 from tfllm.training.precision import dtype_policy, wrap_optimizer_for_precision
 
@@ -28,8 +29,8 @@ def _tiny_gpt_and_data(micro_batch):
     from tfllm.data import lm_dataset
 
     keras.utils.set_random_seed(7)
-    model = build_model(ModelConfig(sequence_length=8, num_layers=1, num_heads=2, hidden_dim=8,
-                                    intermediate_dim=16), 32)
+    model = build_model(ModelConfig("GPT", dict(sequence_length=8, num_layers=1, num_heads=2,
+                                                hidden_dim=8, intermediate_dim=16)), 32)
     ids = np.random.default_rng(0).integers(0, 32, 2000).astype("int32")
     return model, lm_dataset(ids, 8, micro_batch, seed=3), tf.distribute.get_strategy()
 
@@ -45,7 +46,8 @@ def test_gradient_accumulation_equals_one_larger_batch():
         model, data, strategy = _tiny_gpt_and_data(micro_batch)
         optimizer = keras.optimizers.SGD(
             0.5, gradient_accumulation_steps=accumulation if accumulation > 1 else None)
-        loop = CustomTrainingLoop(model, optimizer, strategy, data, grad_accum_steps=accumulation)
+        model.compile(optimizer=optimizer, loss=MaskedCrossEntropy())
+        loop = CustomTrainingLoop(model, strategy, data, grad_accum_steps=accumulation)
         history = loop.fit(epochs=1, steps_per_epoch=3, verbose=0)
         assert int(optimizer.iterations.numpy()) == 3  # optimizer steps, not micro-batches
         results.append((weights(model), history.history["loss"]))
@@ -75,8 +77,8 @@ def test_steps_per_execution_changes_nothing_but_speed(corpus, tmp_path):
 
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_gpt_logits_stay_float32_under_mixed_precision(precision):
-    config = ModelConfig(sequence_length=8, num_layers=1, num_heads=2, hidden_dim=8,
-                         intermediate_dim=16)
+    config = ModelConfig("GPT", dict(sequence_length=8, num_layers=1, num_heads=2, hidden_dim=8,
+                                     intermediate_dim=16))
     with dtype_policy(precision):
         model = build_model(config, 32)
     assert keras.config.dtype_policy().name == "float32", "the global policy is restored"

@@ -88,7 +88,9 @@ def test_bad_inputs_are_named():
 
 
 @pytest.mark.parametrize("name", ["tfllm.models.word2vec", "tfllm.models.pretrained_embeddings",
-                                  "tfllm.data.word_vectors", "tfllm.data.skipgram_dataset"])
+                                  "tfllm.data.word_vectors", "tfllm.data.skipgram_dataset",
+                                  "tfllm.data.word_vector_queries", "tfllm.export.vectors_directory",
+                                  "tfllm.export.embedding_projector"])
 def test_docstring_examples_run(name):
     # importlib: `tfllm.data.skipgram_dataset` as an attribute is the function, not the module.
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)

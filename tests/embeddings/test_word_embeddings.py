@@ -8,16 +8,19 @@ import json
 import numpy as np
 import pytest
 
+import tfllm.experiments
 from tfllm.cli.main import main
-from tfllm.data import WordVectors, WordVectorsError, read_word_vectors, write_word_vectors
-from tfllm.experiments import (
+from tfllm.data import (
+    WordVectors,
+    WordVectorsError,
     analogy,
-    export_projector,
-    load_vectors,
+    cosine_similarity,
     nearest_neighbours,
+    read_word_vectors,
     related_pair_similarity,
-    save_vectors_dir,
+    write_word_vectors,
 )
+from tfllm.export import export_projector, load_vectors, save_vectors_dir
 
 # A toy space: x is "gender", y "royal", z "young"; every person vector has norm sqrt(2), so
 # king - man + woman is exactly queen, and prince - king + queen exactly princess.
@@ -44,6 +47,22 @@ def test_nearest_neighbours_by_cosine_excludes_the_word():
 def test_analogy_finds_the_fourth_word():
     assert analogy(TOY, "man", "king", "woman", k=1)[0][0] == "queen"
     assert analogy(TOY, "king", "prince", "queen", k=1)[0][0] == "princess"
+
+
+def test_cosine_similarity_and_k():
+    assert cosine_similarity(TOY, "king", "prince") == pytest.approx(0.5)
+    assert cosine_similarity(TOY, "King", "queen") == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(WordVectorsError, match="`k` must be a positive integer. Received: k=0"):
+        nearest_neighbours(TOY, "king", k=0)
+
+
+def test_experiments_still_exports_the_moved_names():
+    assert tfllm.experiments.nearest_neighbours is nearest_neighbours
+    assert tfllm.experiments.analogy is analogy
+    assert tfllm.experiments.related_pair_similarity is related_pair_similarity
+    assert tfllm.experiments.load_vectors is load_vectors
+    assert tfllm.experiments.save_vectors_dir is save_vectors_dir
+    assert tfllm.experiments.export_projector is export_projector
 
 
 def test_unknown_word_suggests_close_spellings():

@@ -74,8 +74,11 @@ def test_non_utf8_and_missing_and_header_required(tmp_path):
     path.write_text("king 1 2\n")
     with pytest.raises(WordVectorsError, match="starts with a header"):
         read_word_vectors(path, format="word2vec")
-    with pytest.raises(WordVectorsError, match="format must be one of"):
+    with pytest.raises(WordVectorsError, match="`format` must be one of .* Received: format='fast"):
         read_word_vectors(path, format="fasttext")
+    with pytest.raises(WordVectorsError, match="`max_words` must be a positive integer. Received: "
+                                               "max_words=0"):
+        read_word_vectors(path, max_words=0)
 
 
 def test_words_must_be_writable():

@@ -1,46 +1,65 @@
-"""`build_model`: a ModelConfig to a built model, and config errors that name the field."""
-
-import dataclasses
+"""`build_model`: a ModelConfig (registered class + arguments) to a built model; errors name the argument."""
 
 import pytest
 
-from tfllm.config import ModelConfig
+from tfllm.config import ModelConfig, RunConfig, apply_overrides
 from tfllm.errors import ConfigError
-from tfllm.models import GPT, LSTMLanguageModel, build_model
+from tfllm.models import GPT, LSTMLanguageModel, build_model, check_model_config, model_classes
 
-TINY = ModelConfig(sequence_length=8, num_layers=1, num_heads=2, hidden_dim=8,
-                   intermediate_dim=16)
+GPT_TINY = dict(sequence_length=8, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16)
+LSTM_TINY = dict(sequence_length=8, num_layers=1, hidden_dim=8)
 
 
-@pytest.mark.parametrize("architecture, cls", [("gpt", GPT), ("lstm", LSTMLanguageModel)])
-def test_builds_each_architecture_with_weights(architecture, cls):
-    model = build_model(dataclasses.replace(TINY, architecture=architecture), vocabulary_size=32)
+@pytest.mark.parametrize("class_name, arguments, cls", [
+    ("GPT", GPT_TINY, GPT), ("LSTMLanguageModel", LSTM_TINY, LSTMLanguageModel),
+])
+def test_builds_each_registered_class_with_weights(class_name, arguments, cls):
+    model = build_model(ModelConfig(class_name, arguments), vocabulary_size=32)
     assert isinstance(model, cls) and model.built and model.count_params() > 0
     assert (model.sequence_length, model.vocabulary_size) == (8, 32)
 
 
-def test_passes_every_field_through():
-    config = dataclasses.replace(TINY, dropout=0.1, position_encoding="sinusoidal",
-                                 norm_first=False, tie_embeddings=False)
+def test_passes_every_argument_through():
+    config = ModelConfig("GPT", dict(GPT_TINY, dropout=0.1, position_encoding="sinusoidal",
+                                     norm_first=False, tie_embeddings=False))
     model = build_model(config, vocabulary_size=32)
     assert (model.dropout, model.position_encoding, model.norm_first, model.tie_embeddings) == (
         0.1, "sinusoidal", False, False)
 
 
+def test_the_model_config_is_what_the_model_serializes():
+    model = build_model(ModelConfig("GPT", GPT_TINY), vocabulary_size=32)
+    assert {key: model.get_config()[key] for key in GPT_TINY} == GPT_TINY
+
+
+def test_lists_tfllm_model_classes():
+    assert {"GPT", "LSTMLanguageModel"} <= set(model_classes())
+
+
 @pytest.mark.parametrize("override, message", [
-    ({"architecture": "rnn"}, "Valid architectures: gpt, lstm. Received: model.architecture='rnn'"),
-    ({"hidden_dim": 10, "num_heads": 4},
-     "model.hidden_dim must be divisible by model.num_heads.*"
-     "Received: model.hidden_dim=10, model.num_heads=4"),
-    ({"position_encoding": "rope"}, "Received: model.position_encoding='rope'"),
-    ({"num_layers": 0}, "Received: model.num_layers=0"),
-    ({"dropout": 1.0}, "Received: model.dropout=1.0"),
+    ("model.class_name=RNN", r"Valid classes: .*GPT.*Received: model.class_name='RNN'"),
+    ("model.heads=4", r"GPT has no argument heads\. Its arguments: model.sequence_length, "
+                      r".*model.num_heads.*Received: model.heads=4"),
+    ("model.num_heads=3", r"`hidden_dim` must be divisible by `num_heads`.*"
+                          r"Received: hidden_dim=8, num_heads=3"),
+    ("model.position_encoding=rope", r"Received: position_encoding='rope'"),
+    ("model.num_layers=0", r"Received: num_layers=0"),
+    ("model.dropout=1.0", r"Received: dropout=1.0"),
+    ("model.num_layers=two", r"model.num_layers' expects an int. Received: model.num_layers='two'"),
 ])
-def test_config_errors_name_the_field(override, message):
+def test_errors_name_the_argument_and_value(override, message):
+    config = RunConfig(model=ModelConfig("GPT", GPT_TINY))
     with pytest.raises(ConfigError, match=message):
-        build_model(dataclasses.replace(TINY, **override), vocabulary_size=32)
+        build_model(apply_overrides(config, [override]).model, vocabulary_size=32)
 
 
-def test_lstm_ignores_the_attention_only_fields():
-    config = dataclasses.replace(TINY, architecture="lstm", num_heads=3)  # 8 % 3 != 0
-    assert isinstance(build_model(config, vocabulary_size=32), LSTMLanguageModel)
+def test_an_argument_the_config_does_not_set_gets_the_default_type():
+    config = apply_overrides(RunConfig(model=ModelConfig("GPT", GPT_TINY)),
+                             ["model.layer_norm_epsilon=1e-6", "model.tie_embeddings=false"])
+    checked = check_model_config(config.model).config
+    assert checked["layer_norm_epsilon"] == 1e-6 and checked["tie_embeddings"] is False
+
+
+def test_vocabulary_size_comes_from_the_tokenizer():
+    with pytest.raises(ConfigError, match="set by the tokenizer"):
+        ModelConfig("GPT", dict(GPT_TINY, vocabulary_size=10))

@@ -1,28 +1,82 @@
-"""Every notebook runs top to bottom with SMOKE=1 (tiny runs, real data)."""
+"""Every notebook runs top to bottom with SMOKE=1 (tiny runs, real data) and writes nothing into
+the repository; the committed notebooks carry no outputs."""
 
-import os
+import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
+REPOSITORY = Path(__file__).parents[2]
+NOTEBOOK_DIR = REPOSITORY / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+# Where a notebook writes when TFLLM_NOTEBOOK_OUTPUT is unset (relative to its folder).
+DEFAULT_OUTPUT = "notebook-outputs"
+# Per notebook: lines its outputs must contain, and files it must write under its output folder.
+EXPECTED = {
+    "01_char_gpt.ipynb": (
+        ["reloaded model gives the same logits: True",
+         "earlier logits unchanged by a later token: True",
+         "bits per character"],
+        ["runs/notebook-char-gpt/config.json", "saved_models/notebook-char-gpt/model.keras"],
+    ),
+}
+
+
+def _files_under(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                  if "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts)
+
+
+def _git_status(folder):
+    result = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", "--", str(folder)],
+        cwd=REPOSITORY, capture_output=True, text=True, check=True,
+    )
+    return result.stdout
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs(path, tmp_path, monkeypatch):
+def test_notebook_runs_and_leaves_no_files(path, tmp_path, monkeypatch):
     monkeypatch.setenv("SMOKE", "1")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    output = tmp_path / "output"
+    monkeypatch.setenv("TFLLM_NOTEBOOK_OUTPUT", str(output))
+    files_before, status_before = _files_under(NOTEBOOK_DIR), _git_status(NOTEBOOK_DIR)
     notebook = nbformat.read(path, as_version=4)
-    # Run inside tmp_path so runs/ and saved_models/ written by the notebook stay out of the repo.
+    # The kernel starts in the notebook's own folder, as in Jupyter, so a relative path the
+    # notebook writes to would land in the repository and fail the checks below.
     NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+                   resources={"metadata": {"path": str(NOTEBOOK_DIR)}}).execute()
     errors = [o for cell in notebook.cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
     text = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
-    assert "reloaded model gives the same logits: True" in text
-    assert "earlier logits unchanged by a later token: True" in text
+    lines, files = EXPECTED.get(path.name, ((), ()))
+    for line in lines:
+        assert line in text
+    # Everything went to TFLLM_NOTEBOOK_OUTPUT; nothing new (ignored or not) in notebooks/.
+    for file in files:
+        assert (output / file).is_file(), file
+    assert _files_under(NOTEBOOK_DIR) == files_before
+    assert _git_status(NOTEBOOK_DIR) == status_before
+
+
+def test_default_output_folder_is_ignored_by_git():
+    probe = f"notebooks/{DEFAULT_OUTPUT}/runs/notebook-char-gpt/config.json"
+    result = subprocess.run(["git", "check-ignore", "--quiet", probe], cwd=REPOSITORY)
+    assert result.returncode == 0, f"{probe} is not ignored: add {DEFAULT_OUTPUT}/ to .gitignore"
+    for path in NOTEBOOKS:  # the notebooks name that folder and that variable
+        source = path.read_text(encoding="utf-8")
+        assert "TFLLM_NOTEBOOK_OUTPUT" in source and DEFAULT_OUTPUT in source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_notebook_has_no_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:80]
 
 
 def test_there_is_a_notebook():

@@ -134,9 +134,11 @@ def test_unknown_kind_and_options():
         build_tokenizer("klingon", ["abc"])
     with pytest.raises(TokenizerError, match="does not take the option.*vocabulary_size"):
         build_tokenizer("char", ["abc"], vocabulary_size=10)
-    with pytest.raises(TokenizerError, match="vocabulary_size must be an int >= 262"):
+    with pytest.raises(TokenizerError,
+                       match="`vocabulary_size` must be an integer >= 262. Received: vocabulary_size=100"):
         build_tokenizer("sentencepiece-bpe", ["abc"], vocabulary_size=100)
-    with pytest.raises(TokenizerError, match="max_vocabulary_size must be an int"):
+    with pytest.raises(TokenizerError, match="`max_vocabulary_size` must be an integer >= 6. "
+                                             "Received: max_vocabulary_size=2"):
         WordTokenizer.from_texts(["abc"], max_vocabulary_size=2)
 
 

@@ -1,4 +1,4 @@
-"""evaluate_language_model: exact over a whole dataset, against NumPy."""
+"""evaluate_model: `model.evaluate` with the task's metrics, exact over a whole dataset, against NumPy."""
 
 import math
 
@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfllm.training import evaluate_language_model
+from tfllm.tasks import get_task
+from tfllm.training import evaluate_model
 
 T, V = 8, 32
+TASK = get_task("causal_lm")
 
 
 def tiny_model(dtype=None):
@@ -55,43 +57,41 @@ def reference(model, items):
     return (nats * weights).sum() / weights.sum(), int(weights.sum())
 
 
-def test_matches_numpy_over_all_batches():
+def test_model_evaluate_equals_the_exact_sums_over_all_batches():
+    # Batches of 4, 4 and 3 rows with different numbers of real tokens: Keras's own `loss`
+    # (a mean of batch means weighted by rows) would differ; the task's report must not.
     model, items = tiny_model(), batches()
     loss, tokens = reference(model, items)
-    metrics = evaluate_language_model(model, dataset(items), characters_per_token=2.0)
-    assert set(metrics) == {"loss", "perplexity", "bits_per_char", "tokens"}
+    metrics = evaluate_model(model, dataset(items), TASK, characters_per_token=2.0)
+    assert set(metrics) == {"loss", "perplexity", "bits_per_character", "accuracy", "tokens"}
     np.testing.assert_allclose(metrics["loss"], loss, rtol=1e-6)
     np.testing.assert_allclose(metrics["perplexity"], math.exp(loss), rtol=1e-6)
-    np.testing.assert_allclose(metrics["bits_per_char"], loss / math.log(2) / 2.0, rtol=1e-6)
+    np.testing.assert_allclose(metrics["bits_per_character"], loss / math.log(2) / 2.0, rtol=1e-6)
     assert metrics["tokens"] == tokens and isinstance(metrics["tokens"], int)
+    row_weighted = model.evaluate(dataset(items), verbose=0, return_dict=True)["loss"]
+    assert abs(row_weighted - loss) > 1e-4, "the fixture must tell the two means apart"
 
 
-def test_max_batches_and_pairs_without_weights():
+def test_a_compiled_model_is_evaluated_with_its_own_metrics():
     model, items = tiny_model(), batches()
-    loss, tokens = reference(model, items[:2])
-    metrics = evaluate_language_model(model, dataset(items), max_batches=2)
-    np.testing.assert_allclose(metrics["loss"], loss, rtol=1e-6)
-    assert metrics["tokens"] == tokens
-    pairs = [(x, labels) for x, labels, _ in items]
-    unweighted = [(x, labels, np.ones_like(w)) for x, labels, w in items]
-    np.testing.assert_allclose(
-        evaluate_language_model(model, pairs)["loss"], reference(model, unweighted)[0], rtol=1e-6
-    )
+    metrics = TASK.metrics(characters_per_token=1.0)
+    model.compile(optimizer="sgd", loss=TASK.loss(), weighted_metrics=metrics)
+    optimizer = model.optimizer
+    report = evaluate_model(model, dataset(items), TASK, metrics=metrics)
+    assert model.optimizer is optimizer, "a trained model keeps its optimizer"
+    np.testing.assert_allclose(report["loss"], reference(model, items)[0], rtol=1e-6)
 
 
 def test_bfloat16_model():
     model, items = tiny_model(dtype="mixed_bfloat16"), batches()
     loss, _ = reference(model, items)
-    np.testing.assert_allclose(evaluate_language_model(model, dataset(items))["loss"], loss, rtol=1e-5)
+    np.testing.assert_allclose(evaluate_model(model, dataset(items), TASK)["loss"], loss, rtol=1e-5)
 
 
 def test_errors():
     model, items = tiny_model(), batches()
+    empty = dataset(items).take(0)
     with pytest.raises(ValueError, match="no weighted tokens"):
-        evaluate_language_model(model, [])
-    with pytest.raises(ValueError, match="max_batches"):
-        evaluate_language_model(model, items, max_batches=0)
+        evaluate_model(model, empty, TASK)
     with pytest.raises(ValueError, match="characters_per_token"):
-        evaluate_language_model(model, items, characters_per_token=0)
-    with pytest.raises(ValueError, match="tuples"):
-        evaluate_language_model(model, [items[0][0]])
+        evaluate_model(model, dataset(items), TASK, characters_per_token=0)

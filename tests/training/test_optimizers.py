@@ -96,3 +96,18 @@ def test_invalid_arguments_name_themselves(kwargs, name):
     learning_rate = kwargs.pop("learning_rate")
     with pytest.raises((ValueError, TypeError), match=f"Received: {name}="):
         build_optimizer(learning_rate, **kwargs)
+
+
+def test_keeps_the_gradient_norm_before_clipping():
+    import keras
+    import numpy as np
+
+    from tfllm.training import build_optimizer
+
+    optimizer = build_optimizer(1e-3, clipnorm=1.0)
+    variables = [keras.Variable(np.ones((3,), "float32")), keras.Variable(np.ones((2,), "float32"))]
+    optimizer.build(variables)
+    gradients = [np.full((3,), 2.0, "float32"), np.full((2,), 3.0, "float32")]
+    optimizer.apply(gradients, variables)
+    # sqrt(3 * 4 + 2 * 9) = sqrt(30): the norm before clipping to 1.
+    assert float(optimizer.gradient_norm) == pytest.approx(30 ** 0.5, rel=1e-6)

@@ -2,17 +2,20 @@
 
     tfllm bench --preset shakespeare-char
     tfllm bench --preset shakespeare-char --precision mixed_bfloat16 --jit off --steps 50
+    tfllm bench --preset gpt-small --no-baby
     tfllm bench --preset smoke --data synthetic --no-baby --json
 
 The command measures this machine's matmul peak itself (float32 and bfloat16), then trains the
-preset's model (and the baby GPT of the keras-hub comparison, with the same vocabulary and
-options) for a few steps. Everything it does is `tfllm.training.benchmarking.run_benchmark`.
+preset's model (and the `gpt-baby` preset's GPT, the reference of the keras-hub comparison, with
+the same vocabulary and options) for a few steps. Everything it does is
+`tfllm.benchmarking.run_benchmark`.
 """
 
 import argparse
 import json
 
 from tfllm.cli.argument_types import positive_int
+from tfllm.cli.tensorflow_startup import import_tensorflow
 
 JIT_CHOICES = {"on": "true", "off": "false", "auto": "auto"}
 PRECISION_CHOICES = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -30,7 +33,8 @@ def register(commands):
     bench.add_argument("--precision", choices=PRECISION_CHOICES,
                        help="Keras dtype policy (default: the preset's train.precision)")
     bench.add_argument("--jit", choices=tuple(JIT_CHOICES),
-                       help="XLA: on, off, or auto (per architecture; default: the preset's)")
+                       help="XLA: on, off, or auto (the model class's choice; "
+                            "default: the preset's)")
     bench.add_argument("--grad-accum-steps", type=positive_int,
                        help="micro-batches per optimizer step (default: the preset's)")
     bench.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -40,7 +44,8 @@ def register(commands):
     bench.add_argument("--vocabulary-size", type=positive_int, default=256,
                        help="V for --data synthetic (default 256)")
     bench.add_argument("--no-baby", dest="baby", action="store_false",
-                       help="skip the baby GPT (4 layers, width 128, context 64, batch 12)")
+                       help="skip the baby GPT (the gpt-baby preset: 4 layers, width 128, "
+                            "context 64, batch 12)")
     bench.add_argument("--matmul-sizes", type=_sizes, default=None, metavar="N,N,...",
                        help="square sizes for the matmul peak (default 512,1024,2048; "
                             "2048,4096,8192 on a GPU)")
@@ -62,9 +67,6 @@ def _sizes(text):
 
 
 def _bench(args):
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from tfllm.config import apply_overrides
     from tfllm.presets import get_preset
 
@@ -78,7 +80,8 @@ def _bench(args):
         overrides.append(f"train.grad_accum_steps={args.grad_accum_steps}")
     config = apply_overrides(config, overrides)
 
-    from tfllm.training.benchmarking import run_benchmark
+    import_tensorflow()
+    from tfllm.benchmarking import run_benchmark
 
     report = run_benchmark(
         config,
@@ -112,7 +115,7 @@ def format_report(report):
             memory += f", {device} peak {peak / 2**20:,.0f} MiB"
         lines += [
             "",
-            f"{r['label']}: {r['architecture']}, {r['parameters']:,} parameters, "
+            f"{r['label']}: {r['model_class']}, {r['parameters']:,} parameters, "
             f"batch {r['batch_size']} x {r['sequence_length']}"
             + (f" ({r['grad_accum_steps']} x {r['micro_batch_size']} accumulated)"
                if r["grad_accum_steps"] > 1 else "")

@@ -6,12 +6,15 @@
     tfllm embeddings projector --vectors glove.6B.100d.txt --output runs/projector
 
 `--vectors` takes a directory written by `embeddings train` or a GloVe / word2vec text file.
-Everything here calls `tfllm.experiments.word_embeddings`.
+Training calls `tfllm.experiments.train_word2vec`; queries `tfllm.data.word_vector_queries`;
+reading and exporting `tfllm.export`.
 """
 
 import json
 
 from tfllm.cli.argument_types import bounded, positive_int
+from tfllm.cli.tensorflow_startup import import_tensorflow
+from tfllm.paths import check_corpus_path, check_vectors_path
 
 positive_float = bounded(float, 1e-12, "a number > 0")
 METHODS = ("word2vec",)
@@ -80,14 +83,9 @@ def _vectors_arguments(parser):
                         help="text format of a vectors file (default: detect the word2vec header)")
 
 
-def _quiet_tensorflow():
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 def _train(args):
-    _quiet_tensorflow()
+    check_corpus_path(args.corpus)
+    import_tensorflow()
     import dataclasses
 
     from tfllm.experiments.word_embeddings import Word2VecSettings, train_word2vec
@@ -114,7 +112,7 @@ def _train(args):
         encoding_errors=args.encoding_errors,
         verbose=0 if args.quiet else "auto",
     )
-    from tfllm.experiments.word_embeddings import nearest_neighbours
+    from tfllm.data.word_vector_queries import nearest_neighbours
 
     for word in ("king", "night", "love"):
         if word in result.vectors:
@@ -125,16 +123,19 @@ def _train(args):
 
 
 def _load(args):
-    _quiet_tensorflow()
-    from tfllm.experiments.word_embeddings import load_vectors
+    """The vectors of --vectors; a missing path is reported before TensorFlow is imported."""
+    check_vectors_path(args.vectors)
+    import_tensorflow()
+    from tfllm.export.vectors_directory import load_vectors
 
     return load_vectors(args.vectors, format=args.format)
 
 
 def _neighbours(args):
-    from tfllm.experiments.word_embeddings import nearest_neighbours
+    vectors = _load(args)
+    from tfllm.data.word_vector_queries import nearest_neighbours
 
-    found = nearest_neighbours(_load(args), args.word, k=args.k)
+    found = nearest_neighbours(vectors, args.word, k=args.k)
     if args.json:
         print(json.dumps({"word": args.word, "neighbours": [[w, round(s, 4)] for w, s in found]}))
     else:
@@ -144,10 +145,11 @@ def _neighbours(args):
 
 
 def _analogy(args):
-    from tfllm.experiments.word_embeddings import analogy
+    vectors = _load(args)
+    from tfllm.data.word_vector_queries import analogy
 
     a, b, c = args.words
-    found = analogy(_load(args), a, b, c, k=args.k)
+    found = analogy(vectors, a, b, c, k=args.k)
     if args.json:
         print(json.dumps({"query": [a, b, c], "answers": [[w, round(s, 4)] for w, s in found]}))
     else:
@@ -158,9 +160,9 @@ def _analogy(args):
 
 
 def _projector(args):
-    from tfllm.experiments.word_embeddings import export_projector
-
     vectors = _load(args)
+    from tfllm.export.embedding_projector import export_projector
+
     directory = export_projector(vectors, args.output, max_words=args.max_words)
     shown = len(vectors) if args.max_words is None else min(args.max_words, len(vectors))
     print(f"Wrote {shown:,} vectors of dimension {vectors.dimension} to {directory}. "

@@ -3,6 +3,7 @@
 import sys
 
 from tfllm.cli.argument_types import non_negative_float, non_negative_int, positive_int
+from tfllm.cli.tensorflow_startup import import_tensorflow, native_stderr_hidden
 
 
 def register(commands):
@@ -25,13 +26,10 @@ def register(commands):
 
 
 def _export(args):
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from pathlib import Path
 
     from tfllm.errors import TfllmError
-    from tfllm.export import export_serving, load_model_dir
+    from tfllm.paths import check_model_dir
 
     if not 0.0 < args.top_p <= 1.0:
         raise TfllmError(f"--top-p must be in (0, 1]. Received: --top-p {args.top_p}")
@@ -40,7 +38,12 @@ def _export(args):
             f"--repetition-penalty must be > 0. Received: --repetition-penalty "
             f"{args.repetition_penalty}"
         )
-    loaded = load_model_dir(args.model)
+    check_model_dir(args.model)
+    import_tensorflow()
+    from tfllm.export import export_serving, load_model_dir
+
+    with native_stderr_hidden():  # tf-text's SentencePiece logs a line when a model loads
+        loaded = load_model_dir(args.model)
     output = Path(args.output) if args.output else Path(args.model) / "serving"
     defaults = {
         "max_new_tokens": args.max_new_tokens,

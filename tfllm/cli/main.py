@@ -1,17 +1,19 @@
 """The `tfllm` command: argument parsing only; every command calls one library function.
 
 TensorFlow is imported inside the command functions, never at module level, so `tfllm --help`
-and `tfllm presets` answer at once. Errors a user can fix (`tfllm.errors.TfllmError`) print one
-line on stderr and exit with code 2; set TFLLM_DEBUG=1 to see the traceback instead.
+and `tfllm presets` answer at once. Each command first checks what needs no TensorFlow (flags,
+paths, presets, `--set` values), then imports it quietly (`tensorflow_startup`). Errors a user can
+fix (`tfllm.errors.TfllmError`) print one line on stderr and exit with code 2; set TFLLM_DEBUG=1
+to see the traceback and TensorFlow's own start-up logs instead.
 """
 
 import argparse
 import importlib
 import json
-import os
 import sys
 
 from tfllm.cli.argument_types import non_negative_float, non_negative_int, positive_int
+from tfllm.cli.tensorflow_startup import debug_enabled, import_tensorflow, native_stderr_hidden
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -58,10 +60,17 @@ def build_parser():
                             "auto = TPU, TF_CONFIG cluster, GPUs or the CPU; see docs/distributed.md)")
     train.set_defaults(handler=_train)
 
-    evaluate = commands.add_parser("evaluate", help="measure a saved model on a corpus split")
+    evaluate = commands.add_parser(
+        "evaluate", help="measure a saved model on a text: loss, perplexity, bits per character")
     evaluate.add_argument("--model", required=True, help="a model directory, e.g. saved_models/shakespeare-char")
-    evaluate.add_argument("--corpus", help="corpus to evaluate on (default: the one it was trained on)")
-    evaluate.add_argument("--split", default="validation", choices=("train", "validation", "test"))
+    evaluate.add_argument("--corpus",
+                          help="the text to score: a UTF-8 .txt file or a folder of them, "
+                               "'shakespeare' or tfds:NAME (default: the corpus the model was "
+                               "trained on)")
+    evaluate.add_argument("--split", default=None, choices=("train", "validation", "test"),
+                          help="score only this split of the corpus, cut as for training "
+                               "(default: the whole of --corpus; without --corpus, the "
+                               "validation split of the training corpus)")
     evaluate.add_argument("--encoding-errors", default="strict", choices=("strict", "replace", "skip"))
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=_evaluate)
@@ -114,14 +123,9 @@ def build_parser():
     return parser
 
 
-def _quiet_tensorflow():
-    # TensorFlow's C++ start-up chatter hides the one line a user needs; keep warnings and errors.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 def _train(args):
-    _quiet_tensorflow()
     from tfllm.config import apply_overrides
+    from tfllm.paths import check_corpus_path
     from tfllm.presets import get_preset
 
     config = get_preset(args.preset)
@@ -133,6 +137,15 @@ def _train(args):
     if args.strategy:
         overrides.append(f"train.strategy={args.strategy}")
     config = apply_overrides(config, overrides)
+    check_corpus_path(config.data.corpus)
+
+    import_tensorflow()
+    import dataclasses
+
+    from tfllm.models import check_model_config
+
+    # A bad model argument fails now, before the corpus is read and a tokenizer learned.
+    config = dataclasses.replace(config, model=check_model_config(config.model))
 
     from tfllm.experiments import run_training
 
@@ -146,21 +159,34 @@ def _train(args):
 
 
 def _evaluate(args):
-    _quiet_tensorflow()
+    from tfllm.paths import check_corpus_path, check_model_dir
+
+    check_model_dir(args.model)
+    if args.corpus is not None:
+        check_corpus_path(args.corpus)
+    import_tensorflow()
     from tfllm.experiments import evaluate_model_dir
 
-    result = evaluate_model_dir(
-        args.model, corpus=args.corpus, split=args.split, encoding_errors=args.encoding_errors
-    )
+    with native_stderr_hidden():  # tf-text's SentencePiece logs a line when a model loads
+        result = evaluate_model_dir(
+            args.model, corpus=args.corpus, split=args.split, encoding_errors=args.encoding_errors
+        )
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
-        print(
-            f"{result['split']} split of {result['corpus']} ({result['tokens']:,} tokens): "
-            f"loss {result['loss']:.4f}, perplexity {result['perplexity']:.3f}, "
-            f"bits_per_char {result['bits_per_char']:.4f}"
-        )
+        print(evaluation_line(result))
     return 0
+
+
+def evaluation_line(result):
+    """The one line `tfllm evaluate` prints for the result of `evaluate_model_dir`."""
+    scored = (f"whole of {result['corpus']}" if result["split"] == "whole"
+              else f"{result['split']} split of {result['corpus']}")
+    return (
+        f"{scored} ({result['characters']:,} characters, {result['tokens']:,} tokens): "
+        f"loss {result['loss']:.4f}, perplexity {result['perplexity']:.3f}, "
+        f"bits_per_character {result['bits_per_character']:.4f}"
+    )
 
 
 def _unescape(text):
@@ -189,12 +215,16 @@ def _read_prompts(args):
 
 
 def _generate(args):
-    _quiet_tensorflow()
+    from tfllm.paths import check_model_dir
+
+    check_model_dir(args.model)
+    prompts = _read_prompts(args)
+    import_tensorflow()
     from tfllm.export import load_model_dir
     from tfllm.generation import generate
 
-    prompts = _read_prompts(args)
-    loaded = load_model_dir(args.model)
+    with native_stderr_hidden():  # tf-text's SentencePiece logs a line when a model loads
+        loaded = load_model_dir(args.model)
     tokenizer = loaded.tokenizer
     limit = loaded.model.max_cache_length
     for prompt in prompts:
@@ -283,7 +313,7 @@ def main(argv=None):
     try:
         return args.handler(args)
     except TfllmError as error:
-        if os.environ.get("TFLLM_DEBUG"):
+        if debug_enabled():
             raise
         message = " ".join(str(error).split())  # one line, whatever the library wrote
         print(f"tfllm {args.command}: error: {message}", file=sys.stderr)

@@ -10,6 +10,8 @@ import json
 import sys
 
 from tfllm.cli.argument_types import positive_int
+from tfllm.cli.tensorflow_startup import import_tensorflow, native_stderr_hidden
+from tfllm.paths import TOKENIZER_FILE, check_corpus_path, check_tokenizer_dir
 
 SPLITS = ("train", "validation", "test")
 
@@ -49,20 +51,11 @@ def register(commands):
     stats.set_defaults(handler=_stats)
 
 
-def _quiet_tensorflow():
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 def _train(args):
-    _quiet_tensorflow()
     import time
     from pathlib import Path
 
-    from tfllm.data import load_corpus
     from tfllm.errors import TokenizerError
-    from tfllm.tokenizers import TOKENIZER_FILE, build_tokenizer
 
     output = Path(args.output)
     if (output / TOKENIZER_FILE).exists() and not args.overwrite:
@@ -70,13 +63,19 @@ def _train(args):
             f"{output} already holds a tokenizer; choose another --output or add --overwrite. "
             f"Received: --output {args.output}"
         )
+    check_corpus_path(args.corpus)
+    import_tensorflow()
+    from tfllm.data import load_corpus
+    from tfllm.tokenizers import build_tokenizer
+
     corpus = load_corpus(args.corpus, encoding_errors=args.encoding_errors)
     texts = [document.text for document in corpus.train]
     started = time.perf_counter()
-    tokenizer = build_tokenizer(
-        args.kind, texts,
-        vocabulary_size=args.vocab_size, min_frequency=args.min_frequency, lowercase=args.lowercase,
-    )
+    with native_stderr_hidden():  # tf-text's SentencePiece logs a line when a model loads
+        tokenizer = build_tokenizer(
+            args.kind, texts, vocabulary_size=args.vocab_size, min_frequency=args.min_frequency,
+            lowercase=args.lowercase,
+        )
     seconds = time.perf_counter() - started
     tokenizer.save(output)
     print(f"Trained a {tokenizer.kind} tokenizer on the train split of {corpus.name} "
@@ -88,11 +87,14 @@ def _train(args):
 
 
 def _stats(args):
-    _quiet_tensorflow()
+    check_tokenizer_dir(args.tokenizer)
+    check_corpus_path(args.corpus)
+    import_tensorflow()
     from tfllm.data import load_corpus
     from tfllm.tokenizers import load_tokenizer, tokenizer_stats
 
-    tokenizer = load_tokenizer(args.tokenizer)
+    with native_stderr_hidden():  # tf-text's SentencePiece logs a line when a model loads
+        tokenizer = load_tokenizer(args.tokenizer)
     corpus = load_corpus(args.corpus, encoding_errors=args.encoding_errors)
     stats = tokenizer_stats(tokenizer, corpus.split_text(args.split), top=args.top)
     stats = {"tokenizer": str(args.tokenizer), "corpus": corpus.name, "split": args.split, **stats}

@@ -10,6 +10,9 @@
   (`bucketing.py`); `pipeline_throughput(dataset)` -> tokens/s of a pipeline alone.
 - `TextCleaner` / `clean_text`: optional NFKC, lower-casing, whitespace, stop words
   (`text_cleaning.py`).
+- `skipgram_dataset` (word2vec pairs); `WordVectors` and the GloVe / word2vec text formats
+  (`word_vectors.py`); `nearest_neighbours`, `analogy`, `related_pair_similarity` on them
+  (`word_vector_queries.py`).
 - TFDS builders `shakespeare_plays` and `text_folder` (`tfds_builders/`, not imported here so
   `tfllm.data` does not import TFDS; `import tfllm` registers them with TFDS).
 
@@ -24,7 +27,7 @@ Example:
 """
 
 from tfllm.data.bucketing import bucketed_dataset
-from tfllm.data.corpus import SPLITS, Corpus, load_corpus, split_document
+from tfllm.data.corpus import DOCUMENT_SEPARATOR, SPLITS, Corpus, load_corpus, load_documents, split_document
 from tfllm.data.document import Document
 from tfllm.data.lm_dataset import WINDOWS, lm_dataset, tokenize_corpus_text
 from tfllm.data.packing import packed_dataset, segment_attention_mask
@@ -41,6 +44,13 @@ from tfllm.data.skipgram_dataset import skipgram_dataset
 from tfllm.data.text_cleaning import TextCleaner, clean_text, load_stop_words
 from tfllm.data.text_files import ENCODING_ERRORS, read_text_files
 from tfllm.data.tokenized_dataset import tokenized_dataset
+from tfllm.data.word_vector_queries import (
+    RELATED_PAIRS,
+    analogy,
+    cosine_similarity,
+    nearest_neighbours,
+    related_pair_similarity,
+)
 from tfllm.data.word_vectors import (
     WordVectors,
     WordVectorsError,
@@ -58,6 +68,8 @@ __all__ = [
     "VALIDATION_PLAYS",
     "WINDOWS",
     "load_corpus",
+    "load_documents",
+    "DOCUMENT_SEPARATOR",
     "load_plays",
     "lm_dataset",
     "markdown_to_text",
@@ -70,6 +82,11 @@ __all__ = [
     "WordVectorsError",
     "read_word_vectors",
     "write_word_vectors",
+    "RELATED_PAIRS",
+    "analogy",
+    "cosine_similarity",
+    "nearest_neighbours",
+    "related_pair_similarity",
     "PipelineThroughput",
     "TextCleaner",
     "bucketed_dataset",

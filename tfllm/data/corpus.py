@@ -1,14 +1,20 @@
 """`Corpus`: documents split into train / validation / test, and `load_corpus(spec)`.
 
-Two kinds of corpus, both split deterministically:
+Three kinds of corpus, all split deterministically:
 
 - `"shakespeare"`: the 38 bundled plays, split by play (`tfllm.data.shakespeare`): 32 train, 3
   validation (the-tempest, julius-caesar, macbeth), 3 test (twelfth-night, richard-ii,
   measure-for-measure). Each document is a play, labelled with its genre.
-- a path: a UTF-8 text file or a folder of `.txt` files (`tfllm.data.text_files`). Each document
-  gives its first 90% of characters to train, the next 5% to validation and the last 5% to test,
-  each cut moved forward to the next line boundary, so even a single file yields all three
-  splits. A document too short to reach a boundary in a split contributes nothing to it.
+- a path: a UTF-8 text file or a folder of `.txt` files (`tfllm.data.text_files`), one document
+  per file.
+- `"tfds:NAME"`: one split (`tfds_split`) of a TFDS dataset already prepared in the local data
+  directory, one document per example's `text_feature` (`tfllm.data.tfds_corpus`). Never
+  downloads.
+
+Each document of a path or a TFDS dataset gives its first 90% of characters to train, the next
+5% to validation and the last 5% to test, each cut moved forward to the next line boundary, so
+even a single file yields all three splits. A document too short to reach a boundary in a split
+contributes nothing to it (a one-line document goes wholly to train).
 
 Example:
 
@@ -25,6 +31,7 @@ from dataclasses import dataclass
 
 from tfllm.data.document import Document
 from tfllm.data.shakespeare import split_plays
+from tfllm.data.tfds_corpus import TFDS_PREFIX, read_tfds_documents
 from tfllm.data.text_files import read_text_files
 from tfllm.errors import CorpusError
 
@@ -34,7 +41,7 @@ TRAIN_END, VALIDATION_END = 0.90, 0.95
 # Separates documents in `split_text`.
 DOCUMENT_SEPARATOR = "\n\n"
 
-__all__ = ["Corpus", "Document", "SPLITS", "load_corpus", "split_document"]
+__all__ = ["Corpus", "Document", "SPLITS", "load_corpus", "load_documents", "split_document"]
 
 
 @dataclass(frozen=True)
@@ -67,18 +74,24 @@ class Corpus:
         return f"Corpus(name={self.name!r}, {counts})"
 
 
-def load_corpus(spec="shakespeare", encoding_errors="strict"):
+def load_corpus(spec="shakespeare", encoding_errors="strict", *, tfds_split="train",
+                text_feature="text", data_dir=None):
     """Loads and splits a corpus.
 
     Args:
-        spec: "shakespeare" (the bundled plays), or the path of a UTF-8 text file or folder of
-            `.txt` files.
+        spec: "shakespeare" (the bundled plays), the path of a UTF-8 text file or folder of
+            `.txt` files, or "tfds:NAME" for a TFDS dataset prepared in the local data directory.
         encoding_errors: "strict", "replace" or "skip", for bytes that are not UTF-8 (user files
-            only; see `tfllm.data.text_files`).
+            and TFDS text only; see `tfllm.data.text_files`).
+        tfds_split: for "tfds:NAME", the TFDS split (or slice, e.g. "train[:10%]") to read.
+        text_feature: for "tfds:NAME", the feature that holds each example's text.
+        data_dir: for "tfds:NAME", the TFDS data directory; None reads `$TFDS_DATA_DIR`, else
+            ~/tensorflow_datasets.
 
     Returns:
-        A `Corpus`. Raises `CorpusError` for missing, empty or undecodable files, or a corpus too
-        small to have a validation split.
+        A `Corpus`. Raises `CorpusError` for missing, empty or undecodable files, a TFDS dataset
+        that is not prepared (or lacks the split or feature), or a corpus too small to have a
+        validation split.
     """
     if str(spec) == "shakespeare":
         splits = split_plays()
@@ -89,7 +102,28 @@ def load_corpus(spec="shakespeare", encoding_errors="strict"):
                 for split, plays in splits.items()
             },
         )
-    documents = read_text_files(spec, encoding_errors=encoding_errors)
+    documents = load_documents(spec, encoding_errors, tfds_split=tfds_split,
+                               text_feature=text_feature, data_dir=data_dir)
+    return Corpus(name=str(spec), **_split_documents(documents, str(spec)))
+
+
+def load_documents(spec="shakespeare", encoding_errors="strict", *, tfds_split="train",
+                   text_feature="text", data_dir=None):
+    """The whole documents of a corpus, unsplit (arguments as for `load_corpus`): what
+    `tfllm evaluate --corpus` scores when no split is asked for."""
+    if str(spec) == "shakespeare":
+        return [Document(name=play.slug, text=play.text, label=play.genre)
+                for plays in split_plays().values() for play in plays]
+    if str(spec).startswith(TFDS_PREFIX):
+        return read_tfds_documents(
+            str(spec)[len(TFDS_PREFIX):], tfds_split, text_feature, data_dir=data_dir,
+            encoding_errors=encoding_errors,
+        )
+    return read_text_files(spec, encoding_errors=encoding_errors)
+
+
+def _split_documents(documents, spec):
+    """{split: [Document]}: each document's 90/5/5 parts (`split_document`), empty parts dropped."""
     parts = {split: [] for split in SPLITS}
     for document in documents:
         for split, text in zip(SPLITS, split_document(document.text)):
@@ -100,12 +134,12 @@ def load_corpus(spec="shakespeare", encoding_errors="strict"):
         lines = sum(d.text.count("\n") + 1 for d in documents)
         needed = max(20 * total // lines, 20)
         raise CorpusError(
-            f"The corpus {str(spec)!r} is too small to split: its validation part (characters "
+            f"The corpus {spec!r} is too small to split: its validation part (characters "
             f"90-95% of each document, cut at line boundaries) is empty. It has {total:,} characters "
             f"in {lines:,} lines; a document needs at least 20 lines, about {needed:,} characters "
-            f"at this line length. Received: corpus={str(spec)!r}"
+            f"at this line length. Received: corpus={spec!r}"
         )
-    return Corpus(name=str(spec), **parts)
+    return parts
 
 
 def split_document(text):

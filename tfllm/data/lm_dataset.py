@@ -35,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfllm.tokenizers import tokenize_in_chunks
+from tfllm.validation import check_bool, check_choice, check_int, check_positive_int
 
 WINDOWS = ("random", "all", "eval")
 
@@ -80,15 +81,13 @@ def lm_dataset(
         A prefetched `tf.data.Dataset` of `({"token_ids", "padding_mask"}, labels, sample_weight)`.
     """
     ids = _validate_ids(token_ids)
-    _check_positive_int("sequence_length", sequence_length)
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("shuffle_buffer", shuffle_buffer)
-    if windows not in WINDOWS:
-        raise ValueError(f"windows must be one of {', '.join(WINDOWS)}. Received: windows={windows!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int. Received: seed={seed!r}")
-    if repeat is not None and not isinstance(repeat, bool):
-        raise TypeError(f"repeat must be True, False or None. Received: repeat={repeat!r}")
+    check_positive_int("sequence_length", sequence_length)
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("shuffle_buffer", shuffle_buffer)
+    check_choice("windows", windows, WINDOWS)
+    check_int("seed", seed, error=TypeError)
+    if repeat is not None:
+        check_bool("repeat", repeat, error=TypeError)
     repeat = windows != "eval" if repeat is None else repeat
     length = sequence_length
 
@@ -191,8 +190,3 @@ def _validate_ids(token_ids):
             f"{ids.shape} and dtype {ids.dtype}"
         )
     return ids.astype(np.int32, copy=False)
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")

@@ -46,12 +46,11 @@ Example:
 [False, False, False, False, True, False]
 """
 
-import numbers
-
 import numpy as np
 import tensorflow as tf
 
 from tfllm.errors import CorpusError
+from tfllm.validation import check_bool, check_int, check_non_negative_int, check_positive_int
 
 __all__ = ["packed_dataset", "segment_attention_mask"]
 
@@ -114,16 +113,14 @@ def packed_dataset(
         A prefetched `tf.data.Dataset` of
         `({"token_ids", "padding_mask", "segment_ids"}, labels, sample_weight)`.
     """
-    _check_positive_int("sequence_length", sequence_length)
-    _check_positive_int("batch_size", batch_size)
-    for name, value in (("end_id", end_id), ("pad_id", pad_id), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or (
-                name != "seed" and value < 0):
-            raise ValueError(f"{name} must be an int >= 0. Received: {name}={value!r}")
+    check_positive_int("sequence_length", sequence_length)
+    check_positive_int("batch_size", batch_size)
+    check_non_negative_int("end_id", end_id)
+    check_non_negative_int("pad_id", pad_id)
+    check_int("seed", seed)
     for name, value in (("document_mask", document_mask), ("shuffle", shuffle), ("repeat", repeat),
                         ("drop_remainder", drop_remainder)):
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} must be True or False. Received: {name}={value!r}")
+        check_bool(name, value, error=TypeError)
 
     arrays = _document_arrays(documents)
     if not arrays:
@@ -214,8 +211,3 @@ def _strided_rows(values, length, num_rows):
     """(num_rows, T + 1) copy of `values[i * T : i * T + T + 1]`."""
     view = np.lib.stride_tricks.sliding_window_view(values, length + 1)[::length]
     return np.ascontiguousarray(view[:num_rows])
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")

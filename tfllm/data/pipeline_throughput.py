@@ -21,12 +21,13 @@ Example:
 (20, 5120, True)
 """
 
-import numbers
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
+
+from tfllm.validation import check_non_negative_int, check_positive_int
 
 __all__ = ["PipelineThroughput", "pipeline_throughput"]
 
@@ -71,9 +72,8 @@ def pipeline_throughput(dataset, *, num_batches=100, warmup_batches=5):
     """
     if not isinstance(dataset, tf.data.Dataset):
         raise TypeError(f"dataset must be a tf.data.Dataset. Received: {type(dataset).__name__}")
-    for name, value, minimum in (("num_batches", num_batches, 1), ("warmup_batches", warmup_batches, 0)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-            raise ValueError(f"{name} must be an int >= {minimum}. Received: {name}={value!r}")
+    check_positive_int("num_batches", num_batches)
+    check_non_negative_int("warmup_batches", warmup_batches)
     iterator = iter(dataset)
     for _ in range(warmup_batches):
         if next(iterator, None) is None:

@@ -43,12 +43,17 @@ Example:
 ({'target_ids': (16,), 'context_ids': (16,), 'negative_ids': (16, 3)}, [1.0, 0.0, 0.0, 0.0])
 """
 
-import numbers
-
 import numpy as np
 import tensorflow as tf
 
 from tfllm.errors import CorpusError
+from tfllm.validation import (
+    check_bool,
+    check_int,
+    check_non_negative_float,
+    check_positive_float,
+    check_positive_int,
+)
 
 
 def keep_probabilities(counts, subsample):
@@ -109,22 +114,14 @@ def skipgram_dataset(
         labels)`.
     """
     ids = _validate_ids(token_ids, vocabulary_size)
-    window_size = _positive_int("window_size", window_size)
-    num_negatives = _positive_int("num_negatives", num_negatives)
-    batch_size = _positive_int("batch_size", batch_size)
-    if subsample is not None and (isinstance(subsample, bool) or not isinstance(subsample, numbers.Real)
-                                  or not subsample > 0):
-        raise ValueError(f"subsample must be a number > 0 or None. Received: subsample={subsample!r}")
-    if isinstance(negative_distortion, bool) or not isinstance(negative_distortion, numbers.Real) or \
-            negative_distortion < 0:
-        raise ValueError(
-            f"negative_distortion must be a number >= 0. "
-            f"Received: negative_distortion={negative_distortion!r}"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int. Received: seed={seed!r}")
-    if not isinstance(repeat, bool):
-        raise TypeError(f"repeat must be True or False. Received: repeat={repeat!r}")
+    window_size = check_positive_int("window_size", window_size)
+    num_negatives = check_positive_int("num_negatives", num_negatives)
+    batch_size = check_positive_int("batch_size", batch_size)
+    if subsample is not None:  # None keeps every token
+        check_positive_float("subsample", subsample)
+    check_non_negative_float("negative_distortion", negative_distortion)
+    check_int("seed", seed, error=TypeError)
+    check_bool("repeat", repeat, error=TypeError)
 
     ignored = np.zeros(vocabulary_size, bool)
     ignored[[i for i in ignore_ids if 0 <= i < vocabulary_size]] = True
@@ -201,7 +198,7 @@ def skipgram_dataset(
 
 
 def _validate_ids(token_ids, vocabulary_size):
-    _positive_int("vocabulary_size", vocabulary_size)
+    check_positive_int("vocabulary_size", vocabulary_size)
     ids = np.asarray(token_ids)
     if ids.ndim != 1 or not (np.issubdtype(ids.dtype, np.integer) or ids.size == 0):
         raise ValueError(
@@ -215,9 +212,3 @@ def _validate_ids(token_ids, vocabulary_size):
             f"token_ids must lie in [0, vocabulary_size={vocabulary_size}). Received: an id {bad}"
         )
     return ids
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")
-    return int(value)

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from tfllm.validation import check_bool, check_choice
+
 __all__ = ["TextCleaner", "clean_text", "load_stop_words", "UNICODE_FORMS", "WHITESPACE_MODES"]
 
 UNICODE_FORMS = ("NFC", "NFKC", "NFD", "NFKD")
@@ -94,17 +96,9 @@ class TextCleaner:
     """
 
     def __init__(self, *, unicode_normalization=None, lowercase=False, whitespace=None, stop_words=None):
-        if unicode_normalization is not None and unicode_normalization not in UNICODE_FORMS:
-            raise ValueError(
-                f"unicode_normalization must be None or one of {', '.join(UNICODE_FORMS)}. "
-                f"Received: unicode_normalization={unicode_normalization!r}"
-            )
-        if not isinstance(lowercase, bool):
-            raise TypeError(f"lowercase must be True or False. Received: lowercase={lowercase!r}")
-        if whitespace is not None and whitespace not in WHITESPACE_MODES:
-            raise ValueError(
-                f"whitespace must be None, 'lines' or 'collapse'. Received: whitespace={whitespace!r}"
-            )
+        check_choice("unicode_normalization", unicode_normalization, (None,) + UNICODE_FORMS)
+        check_bool("lowercase", lowercase, error=TypeError)
+        check_choice("whitespace", whitespace, (None,) + WHITESPACE_MODES)
         self.unicode_normalization = unicode_normalization
         self.lowercase = lowercase
         self.whitespace = whitespace

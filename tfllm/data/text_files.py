@@ -12,6 +12,9 @@ Bytes that are not UTF-8 follow the `encoding_errors` policy:
   `tfllm.data` logger names each such file, how many lines it lost and the first one's number
   (Python prints warnings of an unconfigured logger on stderr, so the CLI shows them).
 
+`decode_text(data, source, encoding_errors)` applies the same policy to bytes from elsewhere (TFDS
+examples, `tfllm.data.tfds_corpus`).
+
 Example:
 
 >>> from tfllm.data.text_files import read_text_files
@@ -44,11 +47,7 @@ def read_text_files(path, encoding_errors="strict"):
         List of `Document(name, text)`, one per file that is not empty or only whitespace; `name`
         is the path relative to the folder (or the file name).
     """
-    if encoding_errors not in ENCODING_ERRORS:
-        raise CorpusError(
-            f"encoding_errors must be one of {', '.join(ENCODING_ERRORS)}. "
-            f"Received: encoding_errors={encoding_errors!r}"
-        )
+    check_encoding_errors(encoding_errors)
     path = Path(path).expanduser()
     if not path.exists():
         raise CorpusError(
@@ -81,27 +80,42 @@ def read_text_files(path, encoding_errors="strict"):
     return documents
 
 
+def check_encoding_errors(encoding_errors):
+    """Raises `CorpusError` unless `encoding_errors` is one of `ENCODING_ERRORS`."""
+    if encoding_errors not in ENCODING_ERRORS:
+        raise CorpusError(
+            f"encoding_errors must be one of {', '.join(ENCODING_ERRORS)}. "
+            f"Received: encoding_errors={encoding_errors!r}"
+        )
+
+
 def _read_text(file, encoding_errors):
-    data = file.read_bytes()
+    return decode_text(file.read_bytes(), str(file), encoding_errors)
+
+
+def decode_text(data, source, encoding_errors="strict"):
+    """Decodes UTF-8 `data` under the `encoding_errors` policy, dropping a byte-order mark and
+    turning `\\r\\n` into `\\n`. `source` names the text (a file path, a TFDS example) in errors
+    and warnings."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        # "skip" first tries the whole file strictly: the common, clean case costs one decode.
+        # "skip" first tries the whole text strictly: the common, clean case costs one decode.
         text = data.decode("utf-8", errors="strict" if encoding_errors == "skip" else encoding_errors)
     except UnicodeDecodeError as error:
         if encoding_errors == "skip":
-            return _decode_skipping_lines(file, data).replace("\r\n", "\n")
+            return _decode_skipping_lines(source, data).replace("\r\n", "\n")
         line = data.count(b"\n", 0, error.start) + 1
         raise CorpusError(
-            f"{str(file)!r} is not UTF-8: byte 0x{data[error.start]:02x} at line {line}, byte offset "
-            f"{error.start} ({error.reason}). Convert the file to UTF-8, or pass "
+            f"{source!r} is not UTF-8: byte 0x{data[error.start]:02x} at line {line}, byte offset "
+            f"{error.start} ({error.reason}). Convert it to UTF-8, or pass "
             f"--encoding-errors replace (data.encoding_errors=replace) to read such bytes as "
             f"U+FFFD or --encoding-errors skip to drop such lines. Received: encoding_errors='strict'"
         ) from None
     return text.replace("\r\n", "\n")
 
 
-def _decode_skipping_lines(file, data):
+def _decode_skipping_lines(source, data):
     """Decodes `data` line by line, dropping (and counting) the lines that are not UTF-8."""
     kept, skipped = [], []
     for number, line in enumerate(data.split(b"\n"), start=1):
@@ -111,6 +125,6 @@ def _decode_skipping_lines(file, data):
             skipped.append(number)
     logger.warning(
         "%r: skipped %d line(s) that are not UTF-8 (the first is line %d) under "
-        "encoding_errors='skip'.", str(file), len(skipped), skipped[0],
+        "encoding_errors='skip'.", source, len(skipped), skipped[0],
     )
     return "\n".join(kept)

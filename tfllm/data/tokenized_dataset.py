@@ -29,6 +29,8 @@ import os
 
 import tensorflow as tf
 
+from tfllm.validation import check_positive_int
+
 __all__ = ["tokenized_dataset"]
 
 
@@ -54,8 +56,7 @@ def tokenized_dataset(texts, tokenizer, *, batch_size=256, cache=None):
             f"texts must be a list of str or a tf.data.Dataset of strings. Received: texts of "
             f"type {type(texts).__name__}"
         )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int. Received: batch_size={batch_size!r}")
+    check_positive_int("batch_size", batch_size)
     dataset = (
         dataset.batch(batch_size)
         .map(lambda strings: tf.cast(tokenizer.tokenize(strings), tf.int32),  # (b, None) ragged

@@ -21,8 +21,8 @@ promises. Each error is a `WordVectorsError` naming the file, the line number an
 expected. (The C word2vec tool writes a trailing space on each line; any run of spaces or tabs
 separates fields, so such files read fine.)
 
-Writing goes to a temporary file in the destination folder, then renames it over the target,
-so an interrupted write never leaves a half-written vectors file. Numbers are written with 9
+Writing goes through `tfllm.atomic_files` (a temporary sibling renamed over the target), so an
+interrupted write never leaves a half-written vectors file. Numbers are written with 9
 significant digits, which round-trips every float32 exactly.
 
 Example:
@@ -38,13 +38,13 @@ Example:
 [3.0, 4.5]
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from tfllm.atomic_files import write_text_atomically
 from tfllm.errors import WordVectorsError
+from tfllm.validation import check_choice, check_positive_int
 
 FORMATS = ("word2vec", "glove")
 READ_FORMATS = ("auto",) + FORMATS
@@ -137,33 +137,16 @@ def write_word_vectors(path, vectors, *, format="word2vec"):
     Returns:
         The `Path` written.
     """
-    if format not in FORMATS:
-        raise WordVectorsError(
-            f"format must be one of {', '.join(FORMATS)}. Received: format={format!r}"
-        )
+    check_choice("format", format, FORMATS, error=WordVectorsError)
     if not isinstance(vectors, WordVectors):
         raise TypeError(f"vectors must be a WordVectors. Received: {type(vectors).__name__}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     row_format = " ".join([_NUMBER_FORMAT] * vectors.dimension)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
-            if format == "word2vec":
-                file.write(f"{len(vectors)} {vectors.dimension}\n")
-            for word, row in zip(vectors.words, vectors.vectors.tolist()):
-                file.write(f"{word} {row_format % tuple(row)}\n")
-            file.flush()
-            os.fsync(file.fileno())
-        # mkstemp creates the file readable by its owner only; give it the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp_name, 0o666 & ~umask)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+    lines = [f"{len(vectors)} {vectors.dimension}\n"] if format == "word2vec" else []
+    lines.extend(f"{word} {row_format % tuple(row)}\n"
+                 for word, row in zip(vectors.words, vectors.vectors.tolist()))
+    return write_text_atomically(path, "".join(lines))
 
 
 def read_word_vectors(path, *, format="auto", max_words=None):
@@ -178,13 +161,9 @@ def read_word_vectors(path, *, format="auto", max_words=None):
     Returns:
         A `WordVectors`. Raises `WordVectorsError` naming the line of the first problem.
     """
-    if format not in READ_FORMATS:
-        raise WordVectorsError(
-            f"format must be one of {', '.join(READ_FORMATS)}. Received: format={format!r}"
-        )
-    if max_words is not None and (isinstance(max_words, bool) or not isinstance(max_words, int)
-                                  or max_words < 1):
-        raise WordVectorsError(f"max_words must be a positive int or None. Received: max_words={max_words!r}")
+    check_choice("format", format, READ_FORMATS, error=WordVectorsError)
+    if max_words is not None:  # None reads every word
+        check_positive_int("max_words", max_words, error=WordVectorsError)
     path = Path(path)
     if not path.is_file():
         what = "a folder" if path.is_dir() else "no such file"

@@ -1,4 +1,4 @@
-"""Whole runs as one call: train -> evaluate -> save, and evaluate a saved model on a corpus.
+"""Whole runs as one call: train -> evaluate -> save, and evaluate a saved model on a text.
 
 These are what `tfllm train` and `tfllm evaluate` call; a notebook can call them the same way.
 
@@ -7,18 +7,17 @@ Example:
 >>> from tfllm.experiments import run_training
 >>> from tfllm.presets import get_preset
 >>> result = run_training(get_preset("smoke"))  # doctest: +SKIP
->>> result.model_dir, result.metrics["bits_per_char"]  # doctest: +SKIP
+>>> result.model_dir, result.metrics["bits_per_character"]  # doctest: +SKIP
 """
 
 import dataclasses
 from pathlib import Path
 
-from tfllm.data import lm_dataset, load_corpus, tokenize_corpus_text
+from tfllm.data import DOCUMENT_SEPARATOR, SPLITS, load_corpus, load_documents
 from tfllm.errors import ConfigError
 from tfllm.export import load_model_dir, save_model_dir
-from tfllm.training import evaluate_language_model, train
-
-SPLITS = ("train", "validation", "test")
+from tfllm.tasks import get_task
+from tfllm.training import evaluate_model, train
 
 
 @dataclasses.dataclass
@@ -46,29 +45,27 @@ def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose=
     """
     run = train(config, run_dir=run_dir, corpus=corpus, verbose=verbose, print_fn=print_fn)
     output_dir = Path(output_dir or Path("saved_models") / config.name)
-    # `train` measured bits per character with the characters per token of the validation
-    # text, so they compare across tokenizers.
-    ratio = run.metrics["characters_per_token"]
     metrics = dict(run.metrics, split="validation", train_seconds=round(run.train_seconds, 1))
+    result = RunResult(model_dir=output_dir, run_dir=run.run_dir, metrics=metrics,
+                       sample=run.sample, train_seconds=run.train_seconds)
     if not run.is_chief:
         # Another worker of a multi-worker job: the chief saves the (identical) model.
         print_fn(f"Worker done (the chief saves the model to {output_dir}).")
-        return RunResult(model_dir=output_dir, run_dir=run.run_dir, metrics=metrics,
-                         sample=run.sample, train_seconds=run.train_seconds)
+        return result
     save_model_dir(
         output_dir,
         run.model,
         run.tokenizer,
-        config,
+        run.config,
         metrics=metrics,
         extra_files={"loss_curve.png": run.run_dir / "loss_curve.png"},
     )
+    task = get_task(run.config.task)
     print_fn("")
     print_fn(
         f"Validation ({', '.join(d.name for d in run.corpus.validation)}; "
-        f"{metrics['tokens']:,} tokens of {run.tokenizer.kind}, {ratio:.3f} characters/token): "
-        f"loss {metrics['loss']:.4f} nats/token, perplexity {metrics['perplexity']:.3f}, "
-        f"bits/char {metrics['bits_per_char']:.4f}"
+        f"{metrics['tokens']:,} tokens of {run.tokenizer.kind}, "
+        f"{metrics['characters_per_token']:.3f} characters/token): {task.describe(metrics)}"
     )
     print_fn(f"Trained for {run.train_seconds:.0f} s.")
     if run.sample:
@@ -77,52 +74,44 @@ def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose=
     print_fn("")
     print_fn(f"Model saved to {output_dir}; logs in {run.run_dir / 'logs'} "
              f"(tensorboard --logdir {run.run_dir.parent}); loss curve {run.run_dir / 'loss_curve.png'}.")
-    return RunResult(
-        model_dir=output_dir,
-        run_dir=run.run_dir,
-        metrics=metrics,
-        sample=run.sample,
-        train_seconds=run.train_seconds,
-    )
+    return result
 
 
-def evaluate_model_dir(model_dir, *, corpus=None, split="validation", encoding_errors="strict", batch_size=None):
-    """Measures a saved model on one split of a corpus, over every token of it.
+def evaluate_model_dir(model_dir, *, corpus=None, split=None, encoding_errors="strict",
+                       batch_size=None):
+    """Measures a saved model on a text, over every token of it.
 
     Args:
         model_dir: a directory written by `save_model_dir`.
-        corpus: a corpus spec ("shakespeare" or a path); default: the one the model was trained on.
-        split: "train", "validation" or "test".
-        encoding_errors: "strict" or "replace" for user corpora.
+        corpus: a corpus spec ("shakespeare", a path, "tfds:NAME"); default: the one the model
+            was trained on.
+        split: "train", "validation" or "test" of the corpus, split as for training. None: the
+            validation split of the training corpus when `corpus` is None, else the WHOLE of
+            `corpus` (a text the model never saw is scored entirely).
+        encoding_errors: "strict", "replace" or "skip" for user corpora.
         batch_size: evaluation batch size (default: the training batch size).
     Returns:
-        dict with `loss` (nats/token), `perplexity`, `bits_per_char`, `tokens`, plus `split`
-        and `corpus`.
+        the task's report (for a causal LM `loss` in nats/token, `perplexity`,
+        `bits_per_character`, `accuracy`, `tokens`) plus `characters_per_token`,
+        `characters` (how many were scored), `split` ("whole" for a whole text) and `corpus`.
     """
-    if split not in SPLITS:
+    if split is not None and split not in SPLITS:
         raise ConfigError(f"split must be one of {', '.join(SPLITS)}. Received: split={split!r}")
     loaded = load_model_dir(model_dir)
     config = loaded.config
-    corpus_spec = corpus or config.data.corpus
-    loaded_corpus = load_corpus(corpus_spec, encoding_errors=encoding_errors)
-    text = loaded_corpus.split_text(split)
-    ids = tokenize_corpus_text(loaded.tokenizer, text)
-    dataset = lm_dataset(
-        ids,
-        config.model.sequence_length,
-        batch_size or config.train.batch_size,
-        windows="eval",
-    )
-    # Characters per token of the evaluated text: bits per character stay honest for any tokenizer.
-    ratio = len(text) / len(ids)
-    metrics = evaluate_language_model(loaded.model, dataset, characters_per_token=ratio)
-    result = {
-        "loss": float(metrics["loss"]),
-        "perplexity": float(metrics["perplexity"]),
-        "bits_per_char": float(metrics["bits_per_char"]),
-        "characters_per_token": ratio,
-        "tokens": int(metrics["tokens"]),
-        "split": split,
-        "corpus": str(corpus_spec),
-    }
+    data = config.data
+    corpus_spec = corpus or data.corpus
+    options = dict(tfds_split=data.tfds_split, text_feature=data.text_feature)
+    if split is None and corpus is not None:
+        documents = load_documents(corpus_spec, encoding_errors, **options)
+        text = DOCUMENT_SEPARATOR.join(d.text.strip("\n") for d in documents)
+    else:
+        split = split or "validation"
+        text = load_corpus(corpus_spec, encoding_errors=encoding_errors, **options).split_text(split)
+    task = get_task(config.task)
+    dataset, ratio = task.evaluation_data(
+        text, loaded.tokenizer, loaded.model.sequence_length, batch_size or config.train.batch_size)
+    result = evaluate_model(loaded.model, dataset, task, characters_per_token=ratio)
+    result.update(characters_per_token=ratio, characters=len(text), split=split or "whole",
+                  corpus=str(corpus_spec))
     return result

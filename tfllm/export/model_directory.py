@@ -20,7 +20,7 @@ Example:
 
 >>> from tfllm.export import load_model_dir
 >>> loaded = load_model_dir("saved_models/shakespeare-char")  # doctest: +SKIP
->>> loaded.model, loaded.tokenizer, loaded.config.model.sequence_length  # doctest: +SKIP
+>>> loaded.model, loaded.tokenizer, loaded.config.model.class_name  # doctest: +SKIP
 """
 
 import dataclasses
@@ -96,13 +96,13 @@ def _model_card(name, config, manifest, metrics):
     lines = [
         f"# {name}",
         "",
-        f"A {config.model.architecture.upper()} language model trained by tfllm "
+        f"A {config.model.class_name} model ({config.task}) trained by tfllm "
         f"{manifest['tfllm_version']} with the run config in `config.json`.",
         "",
         f"- Parameters: {manifest['parameters']:,}",
         f"- Tokenizer: {manifest['tokenizer_kind']}, {manifest['vocabulary_size']} ids "
         f"(fingerprint {manifest['tokenizer_fingerprint']})",
-        f"- Corpus: {config.data.corpus}; context {config.model.sequence_length} tokens; "
+        f"- Corpus: {config.data.corpus}; context {config.model.config.get('sequence_length')} tokens; "
         f"{config.train.steps} steps of batch {config.train.batch_size}",
         "",
     ]

@@ -31,6 +31,7 @@ Example:
 import dataclasses
 import math
 import numbers
+import types
 import weakref
 
 import numpy as np
@@ -43,6 +44,13 @@ from tfllm.generation.cached_decoder import (
     CachedDecoder,
     DecodeSpec,
     default_controls,
+)
+from tfllm.generation.prompt_utils import (
+    bucket,
+    encode_phrases,
+    encode_prompt,  # noqa: F401 (re-exported: tfllm.generation imports it from here)
+    left_padded,
+    prompt_rows,
 )
 
 
@@ -113,78 +121,6 @@ def _decode_rows(tokenizer, token_rows):
     return [text.decode("utf-8") for text in _detokenizer(tokenizer)(ragged).numpy()]
 
 
-def encode_prompt(tokenizer, prompt, *, unknown="drop"):
-    """Token ids of `prompt`, with characters outside the vocabulary dropped or refused.
-
-    Args:
-        tokenizer: a `tfllm.tokenizers.Tokenizer`.
-        prompt: the prompt string. An empty prompt starts from the tokenizer's `bos_id`.
-        unknown: "drop" removes characters the tokenizer does not know (a model has never seen
-            them, so the unknown id would only add noise); "error" raises `GenerationError`.
-    Returns:
-        (list of int ids, sorted list of the unknown characters found).
-    """
-    if unknown not in ("drop", "error"):
-        raise GenerationError(f"unknown must be 'drop' or 'error'. Received: unknown={unknown!r}")
-    missing = tokenizer.unknown_characters(prompt)
-    if missing and unknown == "error":
-        raise GenerationError(
-            f"The prompt contains characters that are not in the tokenizer's vocabulary: "
-            f"{''.join(missing)!r}. Remove them or pass unknown='drop'. Received: prompt={prompt!r}"
-        )
-    missing_set = set(missing)
-    cleaned = "".join(ch for ch in prompt if ch not in missing_set)
-    ids = tokenizer.encode(cleaned) if cleaned else []
-    if not ids:
-        ids = [tokenizer.bos_id]
-    return ids, missing
-
-
-def encode_phrases(tokenizer, phrases, argument):
-    """Token-id tuples of banned words or stop sequences; refuses what cannot be encoded."""
-    if isinstance(phrases, str):
-        phrases = [phrases]
-    encoded = []
-    for phrase in phrases:
-        if not isinstance(phrase, str) or not phrase:
-            raise GenerationError(
-                f"{argument} must be non-empty strings. Received: {argument} item {phrase!r}"
-            )
-        missing = tokenizer.unknown_characters(phrase)
-        ids = tokenizer.encode(phrase)
-        if missing or not ids or tokenizer.unk_id in ids:
-            raise GenerationError(
-                f"{argument} item {phrase!r} cannot be encoded by the model's tokenizer "
-                f"(it has no token for {''.join(missing) or 'part of it'!r}), so it could never "
-                f"be matched. Use text made of characters the model knows."
-            )
-        encoded.append(tuple(ids))
-    return tuple(encoded)
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise GenerationError(
-            f"{name} must be an integer >= {minimum}. Received: {name}={value!r}"
-        )
-    return int(value)
-
-
-def _check_float(name, value, low, high, low_open=False):
-    valid = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if valid:
-        valid = (value > low if low_open else value >= low) and value <= high
-    if not valid:
-        interval = f"{'(' if low_open else '['}{low}, {high}]"
-        raise GenerationError(f"{name} must be a number in {interval}. Received: {name}={value!r}")
-    return float(value)
-
-
-def _bucket(length, minimum=16):
-    """The shape bucket of a length: the next power of two (at least `minimum`)."""
-    return max(minimum, 1 << (max(length, 1) - 1).bit_length())
-
-
 def generate(
     model,
     tokenizer,
@@ -247,37 +183,13 @@ def generate(
         raise GenerationError(
             f"prompts must be a string or a non-empty list of strings. Received: prompts={prompts!r}"
         )
-    max_new_tokens = _check_int("max_new_tokens", max_new_tokens, 1)
-    min_new_tokens = _check_int("min_new_tokens", min_new_tokens, 0)
-    if min_new_tokens > max_new_tokens:
-        raise GenerationError(
-            f"min_new_tokens cannot exceed max_new_tokens ({max_new_tokens}). "
-            f"Received: min_new_tokens={min_new_tokens}"
-        )
-    temperature = _check_float("temperature", temperature, 0.0, 1e6)
-    top_k = _check_int("top_k", top_k, 0)
-    top_p = _check_float("top_p", top_p, 0.0, 1.0, low_open=True)
-    repetition_penalty = _check_float("repetition_penalty", repetition_penalty, 0.0, 1e6,
-                                      low_open=True)
-    presence_penalty = _check_float("presence_penalty", presence_penalty, -1e6, 1e6)
-    frequency_penalty = _check_float("frequency_penalty", frequency_penalty, -1e6, 1e6)
-    no_repeat_ngram_size = _check_int("no_repeat_ngram_size", no_repeat_ngram_size, 0)
-    num_return_sequences = _check_int("num_return_sequences", num_return_sequences, 1)
-    num_beams = _check_int("num_beams", num_beams, 1)
-    length_penalty = _check_float("length_penalty", length_penalty, -1e6, 1e6)
-    if num_beams > 1 and num_return_sequences > num_beams:
-        raise GenerationError(
-            f"num_return_sequences cannot exceed num_beams ({num_beams}) with beam search. "
-            f"Received: num_return_sequences={num_return_sequences}"
-        )
-    if num_beams > 1 and stream is not None:
-        raise GenerationError(
-            "stream is not available with beam search: the best beam is known only at the end. "
-            f"Received: num_beams={num_beams} with a stream callback"
-        )
-    if seed is None:
-        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
-    seed = _check_int("seed", seed, 0)
+    options = _checked_options(
+        max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, temperature=temperature,
+        top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty,
+        presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,
+        no_repeat_ngram_size=no_repeat_ngram_size, num_return_sequences=num_return_sequences,
+        num_beams=num_beams, length_penalty=length_penalty, seed=seed, streaming=stream is not None,
+    )
     model_vocabulary = getattr(model, "vocabulary_size", None)
     if model_vocabulary != tokenizer.vocabulary_size:
         raise GenerationError(
@@ -285,68 +197,18 @@ def generate(
             f"the tokenizer {tokenizer.vocabulary_size}. Use the tokenizer saved with the model. "
             f"Received: tokenizer.vocabulary_size={tokenizer.vocabulary_size}"
         )
-
-    spec = DecodeSpec(
-        pad_id=tokenizer.pad_id,
-        eos_id=tokenizer.eos_id,
-        never_ids=tuple(
-            sorted({tokenizer.pad_id, tokenizer.unk_id, tokenizer.bos_id, tokenizer.mask_id})
-        ),
-        banned_sequences=encode_phrases(tokenizer, banned_words, "banned_words"),
-        stop_sequences=encode_phrases(tokenizer, stop, "stop"),
-        no_repeat_ngram_size=no_repeat_ngram_size,
-        sampling=temperature > 0 and num_beams == 1,
-        top_k=top_k > 0,
-        top_p=top_p < 1.0,
-        penalties=repetition_penalty != 1.0 or presence_penalty != 0 or frequency_penalty != 0,
-    )
+    spec = _decode_spec(tokenizer, options, banned_words, stop)
 
     # Encode, crop to the context, and repeat each prompt once per returned sequence.
     limit = model.max_cache_length
-    rows = []  # (prompt, ids, cropped)
-    for prompt, ids in zip(prompt_list, tokenizer.tokenize(prompt_list).to_list()):
-        if not ids or tokenizer.unk_id in ids:  # the rare case, one prompt at a time
-            ids, _ = encode_prompt(tokenizer, prompt, unknown=unknown)
-        cropped = max(0, len(ids) - limit) if limit is not None else 0
-        rows.append((prompt, ids[cropped:], cropped))
-    copies = 1 if num_beams > 1 else num_return_sequences
-    rows = [row for row in rows for _ in range(copies)]
-
-    longest = max(len(ids) for _, ids, _ in rows)
-    prompt_slots = _bucket(longest, minimum=8)
-    if limit is not None:
-        prompt_slots = min(prompt_slots, limit)
-    new_slots = _bucket(max_new_tokens)
-    prompt_ids = np.full((len(rows), prompt_slots), tokenizer.pad_id, np.int32)
-    first_real = np.zeros((len(rows),), np.int32)
-    for row, (_, ids, _) in enumerate(rows):
-        prompt_ids[row, prompt_slots - len(ids):] = ids  # left padding
-        first_real[row] = prompt_slots - len(ids)
-
-    controls = default_controls(
-        temperature=temperature, top_k=top_k, top_p=top_p,
-        repetition_penalty=repetition_penalty, presence_penalty=presence_penalty,
-        frequency_penalty=frequency_penalty, min_new_tokens=min_new_tokens,
-        max_new_tokens=max_new_tokens, seed=(seed, 0),
+    copies = 1 if options.num_beams > 1 else options.num_return_sequences
+    rows = prompt_rows(tokenizer, prompt_list, limit=limit, unknown=unknown, copies=copies)
+    prompt_ids, first_real = left_padded(rows, tokenizer.pad_id, limit)
+    token_rows, log_probability_rows, finish_rows, scores = _decode(
+        get_decoder(model, jit_compile), prompt_ids, first_real, options, spec, tokenizer, stream
     )
-    decoder = get_decoder(model, jit_compile)
-    if num_beams > 1:
-        state = decoder.prefill(prompt_ids, first_real, new_slots, spec)
-        results = beam_search(
-            decoder, state, controls, spec, num_beams=num_beams,
-            num_return_sequences=num_return_sequences, length_penalty=length_penalty,
-        )
-        token_rows, log_probability_rows, finish_rows, scores = results
-        rows = [row for row in rows for _ in range(num_return_sequences)]
-    else:
-        if stream is None:
-            state = decoder.run(prompt_ids, first_real, new_slots, controls, spec)
-        else:
-            state = decoder.prefill(prompt_ids, first_real, new_slots, spec)
-            state = _decode_streaming(decoder, state, controls, spec, tokenizer, stream)
-        token_rows, log_probability_rows, finish_rows = _outputs(state, prompt_slots)
-        scores = [None] * len(rows)
-
+    if options.num_beams > 1:
+        rows = [row for row in rows for _ in range(options.num_return_sequences)]
     texts = _decode_rows(tokenizer, token_rows)
 
     generations = [
@@ -364,7 +226,117 @@ def generate(
         )
     ]
     results = generations if return_details else [g.text for g in generations]
-    return results[0] if single and num_return_sequences == 1 else results
+    return results[0] if single and options.num_return_sequences == 1 else results
+
+
+def _checked_options(*, max_new_tokens, min_new_tokens, temperature, top_k, top_p,
+                     repetition_penalty, presence_penalty, frequency_penalty,
+                     no_repeat_ngram_size, num_return_sequences, num_beams, length_penalty,
+                     seed, streaming):
+    """`generate`'s decoding options, checked and converted (a random seed drawn for None)."""
+    max_new_tokens = _check_int("max_new_tokens", max_new_tokens, 1)
+    min_new_tokens = _check_int("min_new_tokens", min_new_tokens, 0)
+    if min_new_tokens > max_new_tokens:
+        raise GenerationError(
+            f"min_new_tokens cannot exceed max_new_tokens ({max_new_tokens}). "
+            f"Received: min_new_tokens={min_new_tokens}"
+        )
+    options = types.SimpleNamespace(
+        max_new_tokens=max_new_tokens,
+        min_new_tokens=min_new_tokens,
+        temperature=_check_float("temperature", temperature, 0.0, 1e6),
+        top_k=_check_int("top_k", top_k, 0),
+        top_p=_check_float("top_p", top_p, 0.0, 1.0, low_open=True),
+        repetition_penalty=_check_float("repetition_penalty", repetition_penalty, 0.0, 1e6,
+                                        low_open=True),
+        presence_penalty=_check_float("presence_penalty", presence_penalty, -1e6, 1e6),
+        frequency_penalty=_check_float("frequency_penalty", frequency_penalty, -1e6, 1e6),
+        no_repeat_ngram_size=_check_int("no_repeat_ngram_size", no_repeat_ngram_size, 0),
+        num_return_sequences=_check_int("num_return_sequences", num_return_sequences, 1),
+        num_beams=_check_int("num_beams", num_beams, 1),
+        length_penalty=_check_float("length_penalty", length_penalty, -1e6, 1e6),
+    )
+    if options.num_beams > 1 and options.num_return_sequences > options.num_beams:
+        raise GenerationError(
+            f"num_return_sequences cannot exceed num_beams ({options.num_beams}) with beam "
+            f"search. Received: num_return_sequences={options.num_return_sequences}"
+        )
+    if options.num_beams > 1 and streaming:
+        raise GenerationError(
+            "stream is not available with beam search: the best beam is known only at the end. "
+            f"Received: num_beams={options.num_beams} with a stream callback"
+        )
+    if seed is None:
+        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+    options.seed = _check_int("seed", seed, 0)
+    return options
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise GenerationError(
+            f"{name} must be an integer >= {minimum}. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def _check_float(name, value, low, high, low_open=False):
+    valid = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if valid:
+        valid = (value > low if low_open else value >= low) and value <= high
+    if not valid:
+        interval = f"{'(' if low_open else '['}{low}, {high}]"
+        raise GenerationError(f"{name} must be a number in {interval}. Received: {name}={value!r}")
+    return float(value)
+
+
+def _decode_spec(tokenizer, options, banned_words, stop):
+    """The compile-time half of the decoding set-up: ids, phrases and which controls are on."""
+    return DecodeSpec(
+        pad_id=tokenizer.pad_id,
+        eos_id=tokenizer.eos_id,
+        never_ids=tuple(
+            sorted({tokenizer.pad_id, tokenizer.unk_id, tokenizer.bos_id, tokenizer.mask_id})
+        ),
+        banned_sequences=encode_phrases(tokenizer, banned_words, "banned_words"),
+        stop_sequences=encode_phrases(tokenizer, stop, "stop"),
+        no_repeat_ngram_size=options.no_repeat_ngram_size,
+        sampling=options.temperature > 0 and options.num_beams == 1,
+        top_k=options.top_k > 0,
+        top_p=options.top_p < 1.0,
+        penalties=(options.repetition_penalty != 1.0 or options.presence_penalty != 0
+                   or options.frequency_penalty != 0),
+    )
+
+
+def _decode(decoder, prompt_ids, first_real, options, spec, tokenizer, stream):
+    """Runs the decoder: `(token_rows, log_probability_rows, finish_rows, scores)`.
+
+    With beam search each prompt gives `num_return_sequences` rows and a score each; sampling
+    gives one row per input row and no scores.
+    """
+    new_slots = bucket(options.max_new_tokens)
+    controls = default_controls(
+        temperature=options.temperature, top_k=options.top_k, top_p=options.top_p,
+        repetition_penalty=options.repetition_penalty,
+        presence_penalty=options.presence_penalty,
+        frequency_penalty=options.frequency_penalty, min_new_tokens=options.min_new_tokens,
+        max_new_tokens=options.max_new_tokens, seed=(options.seed, 0),
+    )
+    if options.num_beams > 1:
+        state = decoder.prefill(prompt_ids, first_real, new_slots, spec)
+        return beam_search(
+            decoder, state, controls, spec, num_beams=options.num_beams,
+            num_return_sequences=options.num_return_sequences,
+            length_penalty=options.length_penalty,
+        )
+    if stream is None:
+        state = decoder.run(prompt_ids, first_real, new_slots, controls, spec)
+    else:
+        state = decoder.prefill(prompt_ids, first_real, new_slots, spec)
+        state = _decode_streaming(decoder, state, controls, spec, tokenizer, stream)
+    token_rows, log_probability_rows, finish_rows = _outputs(state, prompt_ids.shape[1])
+    return token_rows, log_probability_rows, finish_rows, [None] * len(token_rows)
 
 
 def _outputs(state, prompt_slots):

@@ -21,6 +21,8 @@ import numbers
 
 from keras import ops
 
+from tfllm.validation import check_non_negative_int
+
 
 def causal_mask(batch_size, query_length, key_length, cache_index=0):
     """Boolean (B, T, S) mask letting each query attend to itself and earlier keys only.
@@ -45,9 +47,8 @@ def causal_mask(batch_size, query_length, key_length, cache_index=0):
         ("key_length", key_length),
         ("cache_index", cache_index),
     ):
-        if isinstance(value, bool) or (isinstance(value, numbers.Number) and
-                                       (not isinstance(value, numbers.Integral) or value < 0)):
-            raise ValueError(f"`{name}` must be an integer >= 0. Received: {name}={value!r}")
+        if isinstance(value, numbers.Number):  # a tensor's value is known only when it runs
+            check_non_negative_int(name, value)
     if not isinstance(cache_index, numbers.Integral):
         cache_index = ops.cast(cache_index, "int32")
     query_positions = ops.arange(query_length, dtype="int32") + cache_index  # (T,)

@@ -6,16 +6,13 @@ from keras import ops
 from tfllm.layers.attention_utils import causal_mask, merge_padding_and_attention_masks
 from tfllm.layers.feed_forward import FeedForward
 from tfllm.layers.layer_utils import (
-    check_bool,
-    check_positive_float,
-    check_positive_int,
-    check_rate,
     get_activation,
     get_initializer,
     serialize_optional_initializer,
     static_last_dim,
 )
 from tfllm.layers.multi_head_attention import MultiHeadAttention
+from tfllm.validation import check_bool, check_positive_float, check_positive_int, check_rate
 
 
 @keras.saving.register_keras_serializable(package="tfllm")

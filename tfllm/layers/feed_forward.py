@@ -3,14 +3,13 @@
 import keras
 
 from tfllm.layers.layer_utils import (
-    check_positive_int,
-    check_rate,
     clone_initializer,
     get_activation,
     get_initializer,
     serialize_optional_initializer,
     static_last_dim,
 )
+from tfllm.validation import check_positive_int, check_rate
 
 
 @keras.saving.register_keras_serializable(package="tfllm")

@@ -1,55 +1,11 @@
-"""Small helpers shared by tfllm layers and models: argument checks and initializer cloning.
+"""Small helpers shared by tfllm layers and models: initializers, activations, shapes.
 
-Every check raises `ValueError` that names the argument, says what was expected and ends with
-`Received: name=value`, so a typo in a config points straight at the field to fix.
+Each raises `ValueError` that names the argument, says what was expected and ends with
+`Received: name=value`, so a typo in a config points straight at the field to fix. Plain
+argument checks (positive ints, rates, choices) are in `tfllm.validation`.
 """
 
-import numbers
-
 import keras
-
-
-def check_positive_int(name, value):
-    """Returns `value` if it is an int >= 1, else raises `ValueError` naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return int(value)
-
-
-def check_non_negative_int(name, value):
-    """Returns `value` if it is an int >= 0, else raises `ValueError` naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"`{name}` must be an integer >= 0. Received: {name}={value!r}")
-    return int(value)
-
-
-def check_rate(name, value):
-    """Returns `value` as a float if it is a probability in [0, 1), else raises `ValueError`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"`{name}` must be a number in [0, 1). Received: {name}={value!r}")
-    return float(value)
-
-
-def check_positive_float(name, value):
-    """Returns `value` as a float if it is a number > 0, else raises `ValueError`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"`{name}` must be a number > 0. Received: {name}={value!r}")
-    return float(value)
-
-
-def check_bool(name, value):
-    """Returns `value` if it is a bool, else raises `ValueError` naming `name`."""
-    if not isinstance(value, bool):
-        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
-    return value
-
-
-def check_choice(name, value, choices):
-    """Returns `value` if it is one of `choices`, else raises `ValueError` listing them."""
-    if value not in choices:
-        valid = ", ".join(repr(choice) for choice in choices)
-        raise ValueError(f"`{name}` must be one of {valid}. Received: {name}={value!r}")
-    return value
 
 
 def get_initializer(name, value):

@@ -4,14 +4,12 @@ import keras
 from keras import ops
 
 from tfllm.layers.layer_utils import (
-    check_bool,
-    check_positive_int,
-    check_rate,
     clone_initializer,
     get_initializer,
     serialize_optional_initializer,
     static_last_dim,
 )
+from tfllm.validation import check_bool, check_positive_int, check_rate
 
 # Score given to masked-out keys before the softmax. Finite (not -inf), so a query whose keys
 # are all masked gets a uniform distribution instead of NaNs; exp(-1e9) is exactly 0 in float32.

@@ -5,12 +5,8 @@ import numbers
 import keras
 from keras import ops
 
-from tfllm.layers.layer_utils import (
-    check_positive_int,
-    clone_initializer,
-    get_initializer,
-    static_last_dim,
-)
+from tfllm.layers.layer_utils import clone_initializer, get_initializer, static_last_dim
+from tfllm.validation import check_non_negative_int, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
@@ -71,10 +67,7 @@ class PositionEmbedding(keras.layers.Layer):
         shape = ops.shape(inputs)
         length, width = shape[-2], self.embeddings.shape[-1]
         if isinstance(start_index, numbers.Integral):
-            if isinstance(start_index, bool) or start_index < 0:
-                raise ValueError(
-                    f"`start_index` must be an integer >= 0. Received: start_index={start_index!r}"
-                )
+            start_index = check_non_negative_int("start_index", start_index)
             if isinstance(length, int) and start_index + length > self.sequence_length:
                 raise ValueError(
                     f"Positions {start_index}..{start_index + length - 1} do not fit in the "

@@ -5,7 +5,8 @@ import numbers
 import keras
 from keras import ops
 
-from tfllm.layers.layer_utils import check_positive_float, static_last_dim
+from tfllm.layers.layer_utils import static_last_dim
+from tfllm.validation import check_non_negative_int, check_positive_float
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
@@ -49,10 +50,7 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
         if position_ids is not None:
             positions = ops.cast(position_ids, "float32")  # (B, T)
         elif isinstance(start_index, numbers.Integral):
-            if isinstance(start_index, bool) or start_index < 0:
-                raise ValueError(
-                    f"`start_index` must be an integer >= 0. Received: start_index={start_index!r}"
-                )
+            check_non_negative_int("start_index", start_index)
         shape = ops.shape(inputs)
         if position_ids is None:
             start_index = ops.cast(start_index, "int32")

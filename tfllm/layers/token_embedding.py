@@ -3,13 +3,8 @@
 import keras
 from keras import ops
 
-from tfllm.layers.layer_utils import (
-    check_bool,
-    check_positive_int,
-    clone_initializer,
-    get_initializer,
-    static_last_dim,
-)
+from tfllm.layers.layer_utils import clone_initializer, get_initializer, static_last_dim
+from tfllm.validation import check_bool, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="tfllm")

@@ -2,7 +2,10 @@
 
 - `GPT`: decoder-only Transformer with a fixed-shape KV cache for decoding.
 - `LSTMLanguageModel`: the stacked-LSTM baseline.
-- `build_model(model_config, vocabulary_size)`: the model a `tfllm.config.ModelConfig` names.
+- `CausalLanguageModel`: their base, and the step-with-cache protocol `tfllm.generation` uses.
+- `build_model(model_config, vocabulary_size)`: the model a `tfllm.config.ModelConfig` names
+  (a registered class and its arguments); `check_model_config`, `model_class`,
+  `model_arguments`, `model_classes` check and list them.
 
 Every model takes `{"token_ids": (B, T) int32, "padding_mask": (B, T) bool}` (the mask
 optional), returns (B, T, V) float32 logits under any dtype policy, and has `sequence_length`
@@ -10,11 +13,19 @@ and `vocabulary_size` attributes. Importing this package registers every tfllm l
 model with Keras, so `keras.saving.load_model(path, safe_mode=True)` can rebuild them.
 """
 
+from tfllm.models.causal_language_model import CausalLanguageModel
 from tfllm.models.gpt import GPT
 from tfllm.models.lstm_language_model import LSTMLanguageModel
-from tfllm.models.model_factory import ARCHITECTURES, build_model
+from tfllm.models.model_factory import (
+    build_model,
+    check_model_config,
+    model_arguments,
+    model_class,
+    model_classes,
+)
 from tfllm.models.pretrained_embeddings import PretrainedEmbeddingReport, load_pretrained_embeddings
 from tfllm.models.word2vec import Word2Vec
 
-__all__ = ["ARCHITECTURES", "GPT", "LSTMLanguageModel", "build_model",
+__all__ = ["CausalLanguageModel", "GPT", "LSTMLanguageModel", "build_model", "check_model_config",
+           "model_arguments", "model_class", "model_classes",
            "PretrainedEmbeddingReport", "Word2Vec", "load_pretrained_embeddings"]

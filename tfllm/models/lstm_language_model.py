@@ -3,12 +3,13 @@
 import keras
 from keras import ops
 
-from tfllm.layers.layer_utils import check_positive_int, check_rate
-from tfllm.models.model_utils import logits_spec, token_ids_shape, unpack_inputs
+from tfllm.models.causal_language_model import CausalLanguageModel
+from tfllm.models.model_utils import token_ids_shape, unpack_inputs
+from tfllm.validation import check_positive_int, check_rate
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
-class LSTMLanguageModel(keras.Model):
+class LSTMLanguageModel(CausalLanguageModel):
     """Stacked-LSTM language model: embedding -> LSTMs -> (B, T, V) float32 logits.
 
     token ids -> embedding -> dropout -> `num_layers` x (`keras.layers.LSTM` with
@@ -54,6 +55,9 @@ class LSTMLanguageModel(keras.Model):
     >>> tuple(logits.shape), logits.dtype.name
     ((1, 3, 32), 'float32')
     """
+
+    # XLA made a Keras LSTM train ~2x slower on 2 CPU cores: its time steps are a while loop.
+    jit_compile_by_default = False
 
     def __init__(
         self,
@@ -183,11 +187,29 @@ class LSTMLanguageModel(keras.Model):
         logits = self.output_projection(outputs)  # (B, T, V)
         return ops.cast(logits, "float32"), new_cache
 
-    def compute_output_shape(self, inputs_shape):
-        return token_ids_shape(inputs_shape) + (self.vocabulary_size,)
+    def training_flops_per_token(self):
+        """FLOPs per token of one training step (forward + backward): `6 N_matmul`.
 
-    def compute_output_spec(self, inputs, training=None):
-        return logits_spec(inputs, self.vocabulary_size)
+        A multiply-add is 2 FLOPs and the backward pass costs twice the forward one, so each
+        weight that enters a matrix product for every token costs 6 FLOPs per token. N_matmul
+        counts those weights: per layer the input and recurrent kernels of the four gates,
+        4 D (D_in + D), where D_in is the embedding width for the first layer and D after it;
+        and the output projection (D V). The embedding lookup (a gather: no arithmetic),
+        biases and the gates' elementwise products (O(D) per token) are left out.
+
+        Returns:
+            An int; it needs no built weights.
+
+        Example:
+
+        >>> model = LSTMLanguageModel(vocabulary_size=32, hidden_dim=8, num_layers=2)
+        >>> model.training_flops_per_token()  # 6 * (2 * 4*8*(8 + 8) + 8*32)
+        7680
+        """
+        width = self.hidden_dim
+        first_input = self.embedding_dim or width
+        kernels = 4 * width * (first_input + width) + (self.num_layers - 1) * 4 * width * 2 * width
+        return 6 * (kernels + width * self.vocabulary_size)
 
     def get_config(self):
         config = super().get_config()

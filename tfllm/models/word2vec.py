@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from tfllm.layers.layer_utils import check_positive_int, clone_initializer, get_initializer
+from tfllm.layers.layer_utils import clone_initializer, get_initializer
+from tfllm.validation import check_positive_int
 
 INPUT_KEYS = ("target_ids", "context_ids", "negative_ids")
 

@@ -5,7 +5,8 @@ import math
 import keras
 
 from tfllm.objectives.masked_cross_entropy import token_cross_entropy
-from tfllm.objectives.token_metric_utils import WeightedTokenSum, validate_positive
+from tfllm.objectives.token_metric_utils import WeightedTokenSum
+from tfllm.validation import check_positive_float
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
@@ -40,7 +41,9 @@ class BitsPerCharacter(WeightedTokenSum):
         self, characters_per_token=1.0, from_logits=True, name="bits_per_character", dtype=None
     ):
         super().__init__(name=name, dtype=dtype)
-        self.characters_per_token = validate_positive("characters_per_token", characters_per_token)
+        self.characters_per_token = check_positive_float(
+            "characters_per_token", characters_per_token
+        )
         self.from_logits = bool(from_logits)
 
     def token_values(self, y_true, y_pred):

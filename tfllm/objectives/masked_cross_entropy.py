@@ -17,19 +17,7 @@ so the per-token loss is `(1 - eps) * nll(y) + eps * mean_v(-log p_v)`, and
 import keras
 from keras import ops
 
-
-def _validate_label_smoothing(label_smoothing):
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)):
-        raise TypeError(
-            "label_smoothing must be a float in [0, 1). "
-            f"Received: label_smoothing={label_smoothing!r}"
-        )
-    if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(
-            "label_smoothing must be in [0, 1) (0 disables it). "
-            f"Received: label_smoothing={label_smoothing!r}"
-        )
-    return float(label_smoothing)
+from tfllm.validation import check_rate
 
 
 def token_cross_entropy(labels, logits, label_smoothing=0.0, from_logits=True):
@@ -46,7 +34,7 @@ def token_cross_entropy(labels, logits, label_smoothing=0.0, from_logits=True):
     Returns:
         (B, T) float32 nats per token.
     """
-    label_smoothing = _validate_label_smoothing(label_smoothing)
+    label_smoothing = check_rate("label_smoothing", label_smoothing)
     logits = ops.cast(logits, "float32")
     labels = ops.cast(labels, "int32")
     if not from_logits:
@@ -134,7 +122,7 @@ class MaskedCrossEntropy(keras.losses.Loss):
                 f"Received: dtype={dtype!r}"
             )
         super().__init__(name=name, reduction=reduction, dtype="float32")
-        self.label_smoothing = _validate_label_smoothing(label_smoothing)
+        self.label_smoothing = check_rate("label_smoothing", label_smoothing)
 
     def call(self, y_true, y_pred):
         # (B, T) nats; the base class applies sample_weight and the reduction.

@@ -47,8 +47,3 @@ class WeightedTokenSum(keras.metrics.Metric):
         """sum(w * value) / sum(w) over everything seen since the last reset (0 if nothing)."""
         return ops.divide_no_nan(self.weighted_sum, self.total_weight)
 
-
-def validate_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number. Received: {name}={value!r}")
-    return float(value)

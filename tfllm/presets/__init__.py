@@ -1,6 +1,7 @@
 """Named run configurations. `tfllm presets` lists them; `--preset NAME` picks one.
 
-Each preset is a complete `RunConfig`; `--set section.key=value` adjusts it. The figures quoted
+Each preset is a complete `RunConfig`: the task, the model (a registered Keras class and its
+arguments), the data and the training recipe; `--set section.key=value` adjusts it. The figures quoted
 for a preset come from the command in its comment; re-run it to check them.
 """
 
@@ -54,8 +55,7 @@ _SHAKESPEARE_TRAIN = TrainConfig(
 register_preset(
     RunConfig(
         name="shakespeare-char",
-        model=ModelConfig(
-            architecture="gpt",
+        model=ModelConfig("GPT", dict(
             sequence_length=128,
             num_layers=4,
             num_heads=4,
@@ -65,7 +65,7 @@ register_preset(
             # A separate output projection (85 x 128, 11k parameters) learned faster than the
             # tied one at this budget: validation loss 1.5502 untied vs 1.5707 tied, same steps.
             tie_embeddings=False,
-        ),
+        )),
         data=_SHAKESPEARE_DATA,
         train=_SHAKESPEARE_TRAIN,
     ),
@@ -79,14 +79,12 @@ register_preset(
 register_preset(
     RunConfig(
         name="shakespeare-char-lstm",
-        model=ModelConfig(
-            architecture="lstm",
+        model=ModelConfig("LSTMLanguageModel", dict(
             sequence_length=128,
             num_layers=2,
             hidden_dim=256,
             dropout=0.0,
-            tie_embeddings=False,
-        ),
+        )),
         data=_SHAKESPEARE_DATA,
         train=_SHAKESPEARE_TRAIN,
     ),
@@ -97,14 +95,13 @@ register_preset(
 register_preset(
     RunConfig(
         name="smoke",
-        model=ModelConfig(
-            architecture="gpt",
+        model=ModelConfig("GPT", dict(
             sequence_length=32,
             num_layers=2,
             num_heads=2,
             hidden_dim=64,
             intermediate_dim=128,
-        ),
+        )),
         data=_SHAKESPEARE_DATA,
         train=TrainConfig(
             batch_size=32,
@@ -122,4 +119,46 @@ register_preset(
         ),
     ),
     "a tiny GPT that trains in under 30 s (for tests and smoke checks)",
+)
+
+# The two GPT shapes that `tfllm bench` and benchmarks/train_throughput.py measure speed on
+# (trainable like any preset): AdamW at 1e-3, the recipe their README figures were measured with.
+# The "baby" GPT: the reference point against keras-hub's GPT2Backbone, small enough that
+# per-op overhead, not arithmetic, sets the speed.
+register_preset(
+    RunConfig(
+        name="gpt-baby",
+        model=ModelConfig("GPT", dict(
+            sequence_length=64,
+            num_layers=4,
+            num_heads=4,
+            hidden_dim=128,
+            intermediate_dim=512,
+            dropout=0.0,
+            tie_embeddings=True,
+        )),
+        data=_SHAKESPEARE_DATA,
+        train=TrainConfig(batch_size=12, learning_rate=1e-3),
+    ),
+    "the baby GPT of the speed benchmarks (4 layers, width 128, context 64, batch 12)",
+)
+
+# nanoGPT's shakespeare-char shape (6 layers, 6 heads, width 384, context 256): matmuls large
+# enough that arithmetic, not per-op overhead, sets the speed, so MFU can approach the peak.
+register_preset(
+    RunConfig(
+        name="gpt-small",
+        model=ModelConfig("GPT", dict(
+            sequence_length=256,
+            num_layers=6,
+            num_heads=6,
+            hidden_dim=384,
+            intermediate_dim=1536,
+            dropout=0.0,
+            tie_embeddings=True,
+        )),
+        data=_SHAKESPEARE_DATA,
+        train=TrainConfig(batch_size=8, learning_rate=1e-3),
+    ),
+    "nanoGPT's shakespeare-char shape for the speed benchmarks (6 layers, width 384, context 256)",
 )

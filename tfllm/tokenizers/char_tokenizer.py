@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from tfllm.errors import CorpusError
 from tfllm.tokenizers.tokenizer import REPLACEMENT_CHARACTER, Tokenizer, _short_repr
+from tfllm.validation import check_positive_int
 
 SPECIAL_TOKENS = ("<pad>", "<unk>", "<bos>", "<eos>", "<mask>")
 REPLACEMENT_CODE_POINT = ord(REPLACEMENT_CHARACTER)
@@ -86,10 +87,7 @@ class CharTokenizer(Tokenizer):
         Characters seen fewer than `min_frequency` times are left out (they will map to unk).
         Raises `CorpusError` when there are no texts or they hold no characters.
         """
-        if isinstance(min_frequency, bool) or not isinstance(min_frequency, int) or min_frequency < 1:
-            raise ValueError(
-                f"min_frequency must be a positive int. Received: min_frequency={min_frequency!r}"
-            )
+        min_frequency = check_positive_int("min_frequency", min_frequency)
         if isinstance(texts, str):
             texts = [texts]
         counts = collections.Counter()

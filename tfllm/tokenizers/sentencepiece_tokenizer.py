@@ -36,10 +36,10 @@ from tfllm.errors import TokenizerError
 from tfllm.tokenizers.tokenizer import Tokenizer
 from tfllm.tokenizers.tokenizer_utils import (
     SPECIAL_TOKENS,
-    check_vocabulary_size,
     too_large_error,
     training_lines,
 )
+from tfllm.validation import check_int_at_least
 
 # The trainer skips longer lines (its default is 4192 bytes); play lines are far shorter.
 _MAX_SENTENCE_BYTES = 16384
@@ -142,7 +142,9 @@ class SentencePieceTokenizer(Tokenizer):
         vocabulary size is too small for the characters or larger than the corpus supports.
         """
         minimum = len(SPECIAL_TOKENS) + 1 + (256 if byte_fallback else 0)
-        vocabulary_size = check_vocabulary_size(vocabulary_size, minimum)
+        vocabulary_size = check_int_at_least(
+            "vocabulary_size", vocabulary_size, minimum, error=TokenizerError
+        )
         lines = training_lines(texts, cls.kind)
         model = io.BytesIO()
         sentencepiece.set_random_generator_seed(seed)

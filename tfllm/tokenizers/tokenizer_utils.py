@@ -1,5 +1,6 @@
-"""Helpers shared by the learned tokenizers: the special tokens, reading training texts, checking
-vocabulary sizes, and joining word-level tokens back into text.
+"""Helpers shared by the learned tokenizers: the special tokens, reading training texts, the
+error for a vocabulary larger than the corpus supports, and joining word-level tokens back into
+text.
 
 Every learned tokenizer puts the five special tokens first, so the ids `<pad>`=0, `<unk>`=1,
 `<bos>`=2, `<eos>`=3, `<mask>`=4 are the same whatever the kind.
@@ -9,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfllm.errors import CorpusError, TokenizerError
+from tfllm.validation import check_positive_int
 
 SPECIAL_TOKENS = ("<pad>", "<unk>", "<bos>", "<eos>", "<mask>")
 
@@ -55,16 +57,6 @@ def training_lines(texts, kind, keepends=False):
     return lines
 
 
-def check_vocabulary_size(vocabulary_size, minimum, name="vocabulary_size"):
-    """An int >= `minimum`, or `TokenizerError` naming the argument."""
-    if isinstance(vocabulary_size, bool) or not isinstance(vocabulary_size, int) or (
-            vocabulary_size < minimum):
-        raise TokenizerError(
-            f"{name} must be an int >= {minimum}. Received: {name}={vocabulary_size!r}"
-        )
-    return vocabulary_size
-
-
 def too_large_error(kind, requested, supported, detail=""):
     return TokenizerError(
         f"vocabulary_size={requested} is more than this corpus supports for a {kind} tokenizer "
@@ -94,10 +86,7 @@ def tokenize_in_chunks(tokenizer, text, chunk_characters=65536):
     tokenizer lets a token span a newline, so the ids equal those of the whole text (tested for
     every kind).
     """
-    if isinstance(chunk_characters, bool) or not isinstance(chunk_characters, int) or chunk_characters < 1:
-        raise ValueError(
-            f"chunk_characters must be a positive int. Received: chunk_characters={chunk_characters!r}"
-        )
+    check_positive_int("chunk_characters", chunk_characters)
     chunks = []
     start = 0
     while start < len(text):

@@ -21,16 +21,16 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from tfllm.errors import CorpusError
+from tfllm.errors import CorpusError, TokenizerError
 from tfllm.tokenizers.tokenizer import REPLACEMENT_CHARACTER, Tokenizer
 from tfllm.tokenizers.tokenizer_utils import (
     SPECIAL_TOKENS,
     WORD_DELIMITER_PATTERN,
     WORD_KEEP_PATTERN,
-    check_vocabulary_size,
     join_words,
     training_lines,
 )
+from tfllm.validation import check_bool, check_int_at_least, check_positive_int
 
 # Lines tokenized per TensorFlow call while counting words.
 _COUNT_BATCH = 4096
@@ -71,9 +71,7 @@ class WordTokenizer(Tokenizer):
                  mask_id=4, name=None):
         super().__init__(vocabulary, pad_id=pad_id, unk_id=unk_id, bos_id=bos_id, eos_id=eos_id,
                          mask_id=mask_id, name=name)
-        if not isinstance(lowercase, bool):
-            raise ValueError(f"lowercase must be True or False. Received: lowercase={lowercase!r}")
-        self._lowercase = lowercase
+        self._lowercase = check_bool("lowercase", lowercase)
         special = set(self.special_ids.values())
         words = [(token, token_id) for token_id, token in enumerate(self._vocabulary)
                  if token_id not in special]
@@ -107,12 +105,9 @@ class WordTokenizer(Tokenizer):
 
         Raises `CorpusError` for empty or all-whitespace texts (saying how many were read).
         """
-        max_vocabulary_size = check_vocabulary_size(
-            max_vocabulary_size, len(SPECIAL_TOKENS) + 1, "max_vocabulary_size")
-        if isinstance(min_frequency, bool) or not isinstance(min_frequency, int) or min_frequency < 1:
-            raise ValueError(
-                f"min_frequency must be a positive int. Received: min_frequency={min_frequency!r}"
-            )
+        max_vocabulary_size = check_int_at_least("max_vocabulary_size", max_vocabulary_size,
+                                                 len(SPECIAL_TOKENS) + 1, error=TokenizerError)
+        min_frequency = check_positive_int("min_frequency", min_frequency)
         # Lines keep their newline: "\n" is a token, counted like any word.
         lines = training_lines(texts, cls.kind, keepends=True)
         counts = collections.Counter()

@@ -7,7 +7,9 @@ and punctuation, then a binary search for the count threshold whose word pieces 
 and 120 MB/s on 1 KB chunks on a 2-core CPU). Continuation pieces start with "##"; a word that
 cannot be spelt with the pieces becomes one `<unk>`.
 
-This is the one WordPiece implementation of tfllm: the BERT-style encoder uses it too.
+This is tfllm's one WordPiece implementation. It is a `Tokenizer` like the others, so any of
+tfllm's language models trains on its ids: `tfllm tokenizer train --kind wordpiece --output DIR`,
+then `tfllm train --set data.tokenizer=DIR`.
 
 Whitespace, newlines included, only separates words. `detokenize` joins words with one space and
 tidies the spacing around punctuation as `WordTokenizer` does; unk and mask read `<unk>` and
@@ -18,14 +20,15 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset
 
+from tfllm.errors import TokenizerError
 from tfllm.tokenizers.tokenizer import Tokenizer
 from tfllm.tokenizers.tokenizer_utils import (
     SPECIAL_TOKENS,
-    check_vocabulary_size,
     tidy_spacing,
     too_large_error,
     training_lines,
 )
+from tfllm.validation import check_bool, check_int_at_least
 
 SUFFIX_INDICATOR = "##"
 # bert_vocab_from_dataset stops its threshold search within 5% of the target size (its default
@@ -60,9 +63,7 @@ class WordPieceTokenizer(Tokenizer):
                  mask_id=4, name=None):
         super().__init__(vocabulary, pad_id=pad_id, unk_id=unk_id, bos_id=bos_id, eos_id=eos_id,
                          mask_id=mask_id, name=name)
-        if not isinstance(lowercase, bool):
-            raise ValueError(f"lowercase must be True or False. Received: lowercase={lowercase!r}")
-        self._lowercase = lowercase
+        self._lowercase = check_bool("lowercase", lowercase)
         self._wordpiece = tf_text.FastWordpieceTokenizer(
             vocab=list(self._vocabulary),
             suffix_indicator=SUFFIX_INDICATOR,
@@ -87,7 +88,9 @@ class WordPieceTokenizer(Tokenizer):
         Raises `CorpusError` for empty or all-whitespace texts and `TokenizerError` when the
         corpus supports far fewer pieces than asked for.
         """
-        vocabulary_size = check_vocabulary_size(vocabulary_size, len(SPECIAL_TOKENS) + 1)
+        vocabulary_size = check_int_at_least(
+            "vocabulary_size", vocabulary_size, len(SPECIAL_TOKENS) + 1, error=TokenizerError
+        )
         lines = training_lines(texts, cls.kind)
         dataset = tf.data.Dataset.from_tensor_slices(lines).batch(_LEARN_BATCH)
         if lowercase:

@@ -3,9 +3,14 @@
 Keras 3's `model.fit` fails under `MultiWorkerMirroredStrategy` before the first step
 (keras-team/keras issue 20585). This loop trains under any strategy (the default one, Mirrored,
 MultiWorkerMirrored) and keeps `fit`'s contract: the same Keras callbacks (progress bar,
-TensorBoard, tfllm's loggers, TerminateOnNaN, `model.stop_training`), the same log keys
-(`loss`, `perplexity`, `bits_per_character`, `accuracy` and their `val_` forms), a validation
-pass and a checkpoint at each epoch end, and a `keras.callbacks.History`.
+TensorBoard, tfllm's loggers, TerminateOnNaN, `model.stop_training`), the same log keys (the
+compiled model's `metrics`: `loss` and the task's weighted metrics, with `val_` forms), a
+validation pass and a checkpoint at each epoch end, and a `keras.callbacks.History`.
+
+Each step is the model's own `train_step` (forward pass, `compute_loss` with the compiled loss,
+the optimizer update, `compute_metrics`), run on every replica by `strategy.run`, so whatever
+loss and metrics a task compiles train and report the same way as under `fit`. Keras's loss
+divides by the number of replicas and the optimizer sums the replicas' gradients, as in `fit`.
 
 What it adds is an exact resume. The loop owns its data iterator (a plain `tf.data` iterator,
 checkpointable, unlike a distributed one), so a `TrainingCheckpoint` holds the data position
@@ -17,9 +22,6 @@ worker makes every worker save at the same step and exit (code 42); the restarte
 **Batches.** Every worker reads the same global batch (same seed) from its own iterator and
 gives each replica its slice (`experimental_distribute_values_from_function`, by global replica
 id), so what a replica sees depends only on the step, not on tf.data's auto-sharding.
-**Loss.** Each replica sums its token losses and divides by the token count of the whole global
-batch; the optimizer sums the replicas' gradients (Keras's cross-replica reduction), which is
-the gradient of the global batch's mean loss, as on one device.
 **Steps.** One step is one optimizer update: `grad_accum_steps` micro-batches of
 `batch_size / grad_accum_steps` rows, accumulated by the Keras optimizer's own
 `gradient_accumulation_steps`. `steps_per_execution` steps run inside one `tf.function` call.
@@ -28,78 +30,75 @@ Example:
 
 >>> import keras, numpy as np, tensorflow as tf
 >>> model = keras.Sequential([keras.Input((4,), dtype="int32"), keras.layers.Embedding(8, 8)])
+>>> model.compile(keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",
+...               weighted_metrics=["accuracy"])
 >>> data = tf.data.Dataset.from_tensors(
 ...     (np.zeros((2, 4), "int32"), np.ones((2, 4), "int32"), np.ones((2, 4), "float32"))).repeat()
->>> loop = CustomTrainingLoop(model, keras.optimizers.SGD(0.1), tf.distribute.get_strategy(), data)
+>>> loop = CustomTrainingLoop(model, tf.distribute.get_strategy(), data)
 >>> history = loop.fit(epochs=2, steps_per_epoch=3, verbose=0)
 >>> int(loop.step.numpy()), sorted(history.history)
-(6, ['accuracy', 'bits_per_character', 'loss', 'perplexity'])
+(6, ['accuracy', 'loss'])
 """
 
-import math
 import sys
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from tfllm.objectives import token_cross_entropy
 from tfllm.training.training_checkpoint import TrainingCheckpoint, build_optimizer_slots
+from tfllm.validation import check_positive_int
 
-_LN2 = math.log(2.0)
 # The exit code of a worker stopped by a preemption signal (TensorFlow's own default): a
 # cluster manager restarts the job on it.
 PREEMPTED_EXIT_CODE = 42
 
 
-def _metrics_from_sums(nats, weight, correct, characters_per_token, prefix=""):
-    """Token-weighted loss and tfllm's metrics from summed nats, weights and correct tokens."""
-    loss = nats / weight if weight > 0 else float("nan")
-    return {
-        f"{prefix}loss": loss,
-        f"{prefix}perplexity": math.exp(min(loss, 700.0)) if math.isfinite(loss) else loss,
-        f"{prefix}bits_per_character": loss / _LN2 / characters_per_token,
-        f"{prefix}accuracy": correct / weight if weight > 0 else float("nan"),
-    }
+def _metric_results(model, prefix=""):
+    """The compiled metrics' current values as floats (summed over replicas and workers)."""
+    results = {}
+    for metric in model.metrics:
+        value = metric.result()
+        if isinstance(value, dict):  # Keras's CompileMetrics: one entry per compiled metric
+            results.update(value)
+        else:
+            results[metric.name] = value
+    return {f"{prefix}{name}": float(value) for name, value in results.items()}
 
 
 class CustomTrainingLoop:
-    """Trains `model` on `train_data` under `strategy` with `strategy.run` (see module docstring).
+    """Trains a compiled `model` on `train_data` under `strategy` with `strategy.run`.
 
-    Create the model and the optimizer inside `strategy.scope()` first.
+    Create and compile the model inside `strategy.scope()` first.
 
     Args:
-        model: a Keras model mapping `x` to (B, T, V) logits.
-        optimizer: a Keras optimizer (a `LossScaleOptimizer` under mixed_float16; with
-            `gradient_accumulation_steps` set to `grad_accum_steps` when that is > 1).
+        model: a compiled Keras model (its optimizer: a `LossScaleOptimizer` under
+            mixed_float16; with `gradient_accumulation_steps` set to `grad_accum_steps` when
+            that is > 1).
         strategy: a `tf.distribute.Strategy`.
         train_data: a `tf.data.Dataset` of `(x, labels, sample_weight)` micro-batches of
             `global batch / grad_accum_steps` rows (the global batch of every replica together).
         grad_accum_steps: micro-batches per optimizer step.
         steps_per_execution: optimizer steps per `tf.function` call.
-        characters_per_token: for the `bits_per_character` logs.
         checkpoint_dir: where a `TrainingCheckpoint` lives (None: no checkpoints).
         is_chief: whether this process writes to `checkpoint_dir` (multi-worker).
         task_id: this worker's id (names a non-chief's private checkpoint directory).
         preemption: use a `PreemptionCheckpointHandler` (multi-worker strategies only).
     """
 
-    def __init__(self, model, optimizer, strategy, train_data, *, grad_accum_steps=1,
-                 steps_per_execution=1, characters_per_token=1.0, checkpoint_dir=None,
-                 is_chief=True, task_id=0, preemption=None):
-        for name, value in (("grad_accum_steps", grad_accum_steps),
-                            ("steps_per_execution", steps_per_execution)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1. Received: {name}={value!r}")
+    def __init__(self, model, strategy, train_data, *, grad_accum_steps=1,
+                 steps_per_execution=1, checkpoint_dir=None, is_chief=True, task_id=0,
+                 preemption=None):
+        self.grad_accum_steps = check_positive_int("grad_accum_steps", grad_accum_steps)
+        self.steps_per_execution = check_positive_int("steps_per_execution", steps_per_execution)
+        if not model.compiled:
+            raise ValueError("The model must be compiled (model.compile(...)) before training. "
+                             f"Received: model={model.name!r}, compiled=False")
         self.model = model
-        self.optimizer = optimizer
+        self.optimizer = model.optimizer
         self.strategy = strategy
-        self.grad_accum_steps = grad_accum_steps
-        self.steps_per_execution = steps_per_execution
-        self.characters_per_token = float(characters_per_token)
         self.num_replicas = int(strategy.num_replicas_in_sync)
         with strategy.scope():
-            build_optimizer_slots(optimizer, model)
+            build_optimizer_slots(self.optimizer, model)
             # Optimizer steps done; ONLY_FIRST_REPLICA: it is updated outside strategy.run.
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step",
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
@@ -108,7 +107,7 @@ class CustomTrainingLoop:
         if checkpoint_dir is not None:
             write_directory = None if is_chief else f"{checkpoint_dir}/.worker-{task_id}-tmp"
             self.checkpoint = TrainingCheckpoint(
-                checkpoint_dir, model=model, optimizer=optimizer, step=self.step,
+                checkpoint_dir, model=model, optimizer=self.optimizer, step=self.step,
                 iterator=self.iterator, write_directory=write_directory,
             )
         self.is_chief = is_chief
@@ -119,83 +118,49 @@ class CustomTrainingLoop:
         self._resolver = resolver
         self._preemption_handler = None
         self._train_function = self._make_train_function()
-        self._eval_function = None
+        self._test_function = None
 
     # -- the compiled step ----------------------------------------------------------------
     def _split(self, value):
-        """A global-batch tensor -> per-replica slices (rows [r * b, (r + 1) * b))."""
+        """A global-batch tensor -> per-replica slices: rows [r n / R, (r + 1) n / R)."""
         if self.num_replicas == 1:
             return value
-        rows = tf.shape(value)[0] // self.num_replicas
+        rows = tf.shape(value)[0]
 
         def replica_slice(context):
-            start = context.replica_id_in_sync_group * rows
-            return value[start:start + rows]
+            replica = context.replica_id_in_sync_group
+            start = replica * rows // self.num_replicas
+            return value[start:(replica + 1) * rows // self.num_replicas]
 
         return self.strategy.experimental_distribute_values_from_function(replica_slice)
 
+    def _distributed(self, step_function, batch):
+        x, labels, weights = batch
+        data = (tf.nest.map_structure(self._split, x), self._split(labels), self._split(weights))
+        self.strategy.run(step_function, args=(data,))
+
     def _make_train_function(self):
-        model, optimizer, strategy = self.model, self.optimizer, self.strategy
-        scale_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
-
-        def replica_step(x, labels, weights, global_weight):
-            with tf.GradientTape() as tape:
-                logits = model(x, training=True)  # (b, T, V) float32
-                nats = token_cross_entropy(labels, logits)  # (b, T)
-                weights = tf.cast(weights, nats.dtype)
-                nats_sum = tf.reduce_sum(nats * weights)
-                # This replica's share of the global mean: summed over replicas it is the mean.
-                loss = nats_sum / global_weight
-                if model.losses:
-                    loss += tf.add_n(model.losses) / self.num_replicas
-                scaled = optimizer.scale_loss(loss) if scale_loss else loss
-            gradients = tape.gradient(scaled, model.trainable_variables)
-            optimizer.apply(gradients, model.trainable_variables)
-            predicted = tf.argmax(logits, axis=-1, output_type=labels.dtype)
-            correct = tf.reduce_sum(tf.cast(tf.equal(predicted, labels), nats.dtype) * weights)
-            return tf.stack([nats_sum, tf.reduce_sum(weights), correct])
-
-        def one_micro_step(iterator):
-            x, labels, weights = next(iterator)
-            global_weight = tf.reduce_sum(tf.cast(weights, tf.float32))
-            per_replica = strategy.run(
-                replica_step,
-                args=(tf.nest.map_structure(self._split, x), self._split(labels),
-                      self._split(weights), global_weight),
-            )
-            return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
-
         @tf.function
         def train_function(iterator, num_steps):
-            sums = tf.zeros([3], tf.float32)
             for _ in tf.range(num_steps):
                 for _ in range(self.grad_accum_steps):  # unrolled: K micro-batches
-                    sums += one_micro_step(iterator)
+                    self._distributed(self.model.train_step, next(iterator))
                 self.step.assign_add(1)
-            return sums  # [summed nats, summed weights, correct tokens]
 
         return train_function
 
-    def _evaluate(self, dataset):
-        """Exact sums over `dataset`, computed by each worker on its own copy of the model."""
-        if self._eval_function is None:
-            model = self.model
-
-            @tf.function(reduce_retracing=True)
-            def eval_function(x, labels, weights):
-                logits = model(x, training=False)
-                nats = token_cross_entropy(labels, logits)
-                weights = tf.cast(weights, nats.dtype)
-                predicted = tf.argmax(logits, axis=-1, output_type=labels.dtype)
-                correct = tf.cast(tf.equal(predicted, labels), nats.dtype) * weights
-                return tf.stack([tf.reduce_sum(nats * weights), tf.reduce_sum(weights),
-                                 tf.reduce_sum(correct)])
-
-            self._eval_function = eval_function
-        totals = np.zeros(3, np.float64)
-        for x, labels, weights in dataset:
-            totals += self._eval_function(x, labels, weights).numpy()
-        return _metrics_from_sums(*totals, self.characters_per_token, prefix="val_")
+    def evaluate(self, dataset, prefix=""):
+        """Resets the compiled metrics, runs `model.test_step` over `dataset` on every replica
+        and returns the metrics' values (`prefix` + name)."""
+        if self._test_function is None:
+            self._test_function = tf.function(
+                lambda batch: self._distributed(self.model.test_step, batch),
+                reduce_retracing=True)
+        for metric in self.model.metrics:
+            metric.reset_state()
+        for batch in dataset:
+            self._test_function(batch)
+        return _metric_results(self.model, prefix)
 
     # -- resume ---------------------------------------------------------------------------
     def restore(self, print_fn=print):
@@ -239,33 +204,24 @@ class CustomTrainingLoop:
         epoch_logs = {}
         for epoch in range(start_step // steps_per_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
+            for metric in self.model.metrics:
+                metric.reset_state()
             done_in_epoch = int(self.step.numpy()) - epoch * steps_per_epoch
-            losses = []  # per-step mean losses of this epoch, as Keras averages them
-            sums = np.zeros(3, np.float64)
             while done_in_epoch < steps_per_epoch:
                 count = min(self.steps_per_execution, steps_per_epoch - done_in_epoch)
                 callback_list.on_train_batch_begin(done_in_epoch)
-                if self._preemption_handler is not None:
-                    step_sums = self._preemption_handler.run(
-                        self._train_function, self.iterator, tf.constant(count, tf.int64))
-                else:
-                    step_sums = self._train_function(self.iterator, tf.constant(count, tf.int64))
-                step_sums = step_sums.numpy().astype(np.float64)
-                sums += step_sums
-                # A call of `count` steps reports their mean, as Keras's steps_per_execution does.
-                losses.extend([step_sums[0] / step_sums[1]] * count)
+                run = self._preemption_handler.run if self._preemption_handler else (
+                    lambda function, *args: function(*args))
+                run(self._train_function, self.iterator, tf.constant(count, tf.int64))
                 done_in_epoch += count
-                batch_logs = _metrics_from_sums(*sums, self.characters_per_token)
-                batch_logs["loss"] = float(np.mean(losses))
-                callback_list.on_train_batch_end(done_in_epoch - 1, batch_logs)
+                epoch_logs = _metric_results(self.model)
+                callback_list.on_train_batch_end(done_in_epoch - 1, epoch_logs)
                 if self.model.stop_training:
                     break
-            epoch_logs = _metrics_from_sums(*sums, self.characters_per_token)
-            epoch_logs["loss"] = float(np.mean(losses)) if losses else float("nan")
             if self.model.stop_training:
                 break
             if validation_data is not None:
-                epoch_logs.update(self._evaluate(validation_data))
+                epoch_logs.update(self.evaluate(validation_data, prefix="val_"))
             if self.checkpoint is not None:
                 self.checkpoint.save()
             callback_list.on_epoch_end(epoch, epoch_logs)

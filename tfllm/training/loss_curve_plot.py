@@ -1,9 +1,12 @@
 """Loss curves as PNG files: training loss per step and validation loss per epoch."""
 
+import io
 import math
 import os
 
 import keras
+
+from tfllm.atomic_files import write_bytes_atomically
 
 
 def plot_loss_curve(train_points, val_points, path, title=None):
@@ -50,15 +53,10 @@ def plot_loss_curve(train_points, val_points, path, title=None):
     axes.grid(True, alpha=0.3)
     figure.tight_layout()
 
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.getpid()}.png")
-    try:
-        figure.savefig(temporary, format="png")
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    png = io.BytesIO()
+    figure.savefig(png, format="png")
+    write_bytes_atomically(path, png.getvalue())
     return path
 
 

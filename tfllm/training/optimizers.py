@@ -12,25 +12,25 @@ therefore matched as a substring: `"embeddings"` also excludes `"position_embedd
 
 Keras does not save that exclusion list in the optimizer's config, so a plain `AdamW` reloaded
 from a `.keras` file decays every variable. `AdamWithDecayExclusions` stores it.
+
+It also keeps the global norm of the last update's gradients, before clipping, in
+`gradient_norm`, for the per-step logs: a norm that grows step after step is the earliest sign
+of a learning rate too high. It is the norm the clipping saw (with accumulation, of the averaged
+micro-batches; under a multi-replica strategy, of the first replica's gradients, which Keras
+clips before summing the replicas').
 """
 
 import keras
 
 from tfllm.training.accumulated_step_schedule import AccumulatedStepSchedule
+from tfllm.validation import (
+    check_non_negative_float,
+    check_open_unit,
+    check_positive_float,
+)
 
 # Short variable names (substrings) that get no weight decay.
 NO_DECAY_NAMES = ("bias", "gamma", "beta", "scale", "embeddings")
-
-
-def _check_number(name, value, *, low, low_inclusive=True, high=None):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number. Received: {name}={value!r}")
-    too_low = value < low if low_inclusive else value <= low
-    too_high = high is not None and value >= high
-    if too_low or too_high:
-        interval = f"{'[' if low_inclusive else '('}{low}, {high if high is not None else 'inf'})"
-        raise ValueError(f"{name} must be in {interval}. Received: {name}={value!r}")
-    return float(value)
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
@@ -53,6 +53,29 @@ class AdamWithDecayExclusions(keras.optimizers.AdamW):
         self.no_decay_names = [str(name) for name in no_decay_names]
         if self.no_decay_names:
             self.exclude_from_weight_decay(var_names=self.no_decay_names)
+
+    def build(self, variables):
+        super().build(variables)
+        # only_first_replica: written in replica context, as the clipping runs there.
+        self._gradient_norm = self.add_variable(
+            (), dtype="float32", aggregation="only_first_replica", name="gradient_norm"
+        )
+
+    @property
+    def gradient_norm(self):
+        """Global norm of the last applied update's gradients before clipping (a scalar
+        variable; None before the optimizer is built)."""
+        return getattr(self, "_gradient_norm", None)
+
+    def _clip_gradients(self, grads):
+        # Keras's one place where every update's gradients pass before clipping and decay.
+        norm = keras.ops.sqrt(sum(
+            keras.ops.sum(keras.ops.square(keras.ops.cast(g, "float32")))
+            for g in grads if g is not None
+        ))
+        if getattr(self, "_gradient_norm", None) is not None:  # None before build()
+            self._gradient_norm.assign(norm)
+        return super()._clip_gradients(grads)
 
     def get_config(self):
         return {**super().get_config(), "no_decay_names": list(self.no_decay_names)}
@@ -102,12 +125,12 @@ def build_optimizer(
                 "keras.optimizers.schedules.LearningRateSchedule. "
                 f"Received: learning_rate={learning_rate!r}"
             )
-        learning_rate = _check_number("learning_rate", learning_rate, low=0.0, low_inclusive=False)
-    weight_decay = _check_number("weight_decay", weight_decay, low=0.0)
-    beta_1 = _check_number("beta_1", beta_1, low=0.0, high=1.0)
-    beta_2 = _check_number("beta_2", beta_2, low=0.0, high=1.0)
-    clipnorm = _check_number("clipnorm", clipnorm, low=0.0)
-    epsilon = _check_number("epsilon", epsilon, low=0.0, low_inclusive=False)
+        learning_rate = check_positive_float("learning_rate", learning_rate)
+    weight_decay = check_non_negative_float("weight_decay", weight_decay)
+    beta_1 = check_open_unit("beta_1", beta_1)
+    beta_2 = check_open_unit("beta_2", beta_2)
+    clipnorm = check_non_negative_float("clipnorm", clipnorm)
+    epsilon = check_positive_float("epsilon", epsilon)
     if gradient_accumulation_steps > 1:
         if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
             learning_rate = AccumulatedStepSchedule(learning_rate, gradient_accumulation_steps)

@@ -28,9 +28,9 @@ import os
 
 import tensorflow as tf
 
+from tfllm.config import STRATEGIES  # noqa: F401  (re-exported; checked in TrainConfig)
 from tfllm.errors import ConfigError
 
-STRATEGIES = ("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from tfllm.validation import check_positive_int
+
 
 def markdown_code_block(text):
     """`text` as a Markdown indented code block: shown verbatim (no Markdown, no HTML)."""
@@ -33,13 +35,9 @@ class TextSampleLogger(keras.callbacks.Callback):
         super().__init__()
         if not callable(sample_fn):
             raise TypeError(f"sample_fn must be callable. Received: sample_fn={sample_fn!r}")
-        if isinstance(every_epochs, bool) or not isinstance(every_epochs, int) or every_epochs < 1:
-            raise ValueError(
-                f"every_epochs must be an int >= 1. Received: every_epochs={every_epochs!r}"
-            )
         self.sample_fn = sample_fn
         self.log_dir = None if log_dir is None else str(log_dir)
-        self.every_epochs = every_epochs
+        self.every_epochs = check_positive_int("every_epochs", every_epochs)
         self.print_fn = print_fn
         self.samples = []  # [(step, text)]
         self._writer = None

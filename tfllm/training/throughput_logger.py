@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 
 from tfllm.training.accumulated_step_schedule import AccumulatedStepSchedule
+from tfllm.validation import check_positive_int
 
 
 def current_learning_rate(optimizer, step=None):
@@ -32,11 +33,6 @@ def current_learning_rate(optimizer, step=None):
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1. Received: {name}={value!r}")
-
-
 class ThroughputLogger(keras.callbacks.Callback):
     """Measures training tokens per second and logs loss and learning rate every `log_every` steps.
 
@@ -45,8 +41,10 @@ class ThroughputLogger(keras.callbacks.Callback):
     - appends `(step, loss)` to `self.history`, where `loss` is the mean training loss of the
       steps in the interval (recovered from Keras's running epoch mean, which is what `logs["loss"]`
       holds at a batch end);
-    - writes the TensorBoard scalars `train/loss`, `train/learning_rate` and
-      `train/tokens_per_second` at that step to `log_dir` (when given).
+    - writes the TensorBoard scalars `train/loss`, `train/learning_rate`,
+      `train/tokens_per_second` and, when the optimizer keeps it
+      (`AdamWithDecayExclusions.gradient_norm`), `train/gradient_norm` at that step to
+      `log_dir` (when given).
 
     Time is wall clock between batch ends within an epoch, so data loading counts but validation
     passes do not. The first step of each `fit` (tracing and compiling) is left out of the rate and
@@ -65,8 +63,8 @@ class ThroughputLogger(keras.callbacks.Callback):
 
     def __init__(self, tokens_per_step, log_dir=None, log_every=50):
         super().__init__()
-        _check_positive_int("tokens_per_step", tokens_per_step)
-        _check_positive_int("log_every", log_every)
+        check_positive_int("tokens_per_step", tokens_per_step)
+        check_positive_int("log_every", log_every)
         self.tokens_per_step = tokens_per_step
         self.log_dir = None if log_dir is None else str(log_dir)
         self.log_every = log_every
@@ -137,6 +135,10 @@ class ThroughputLogger(keras.callbacks.Callback):
 
     def _log_interval(self, logs):
         scalars = {"train/learning_rate": current_learning_rate(self.model.optimizer)}
+        norm = getattr(getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer),
+                       "gradient_norm", None)
+        if norm is not None:
+            scalars["train/gradient_norm"] = float(keras.ops.convert_to_numpy(norm))
         if self._interval_steps > 0 and self._interval_seconds > 0:
             rate = self.tokens_per_step * self._interval_steps / self._interval_seconds
             self.last_tokens_per_second = rate

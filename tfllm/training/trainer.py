@@ -18,7 +18,8 @@ Two loops train (`train.loop`):
   on SIGTERM through `PreemptionCheckpointHandler`.
 - `auto` picks `custom` for `multiworker` or `deterministic=true`, else `fit`.
 
-Both use the same callbacks and log keys. Under `strategy` (`tfllm.training.strategies`) the
+Both use the same compiled model (`compile_arguments`: the task's loss and weighted metrics), the
+same callbacks (`training_callbacks`) and the same log keys. Under `strategy` (`tfllm.training.strategies`) the
 model, optimizer and metrics are created in `strategy.scope()`; `train.batch_size` is the global
 batch of one optimizer step, split over replicas and `train.grad_accum_steps` micro-batches.
 
@@ -32,6 +33,9 @@ Layout of a run directory:
     checkpoints/       loop=custom: exact TrainingCheckpoints, removed when training completes
     loss_curve.png     training and validation loss
 
+A NaN or infinite loss raises `TrainingError` (one line in the CLI); the last good checkpoint
+is kept.
+
 Example:
 
 >>> from tfllm.presets import get_preset
@@ -42,7 +46,6 @@ Example:
 
 import dataclasses
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -50,28 +53,23 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from tfllm.atomic_files import write_text_atomically
 from tfllm.config import RunConfig
-from tfllm.data import lm_dataset, load_corpus, tokenize_corpus_text
+from tfllm.data import load_corpus
 from tfllm.errors import ConfigError, TrainingError
-from tfllm.generation import generate
-from tfllm.models import build_model
-from tfllm.objectives import BitsPerCharacter, MaskedAccuracy, MaskedCrossEntropy, Perplexity
+from tfllm.models import build_model, check_model_config, model_arguments, model_class
+from tfllm.tasks import get_task
 from tfllm.tokenizers import build_tokenizer, load_tokenizer
 from tfllm.training.custom_training_loop import CustomTrainingLoop
-from tfllm.training.evaluation import evaluate_language_model
-from tfllm.training.loss_curve_plot import LossCurvePlot
-from tfllm.training.optimizers import build_optimizer
-from tfllm.training.precision import check_precision, dtype_policy, wrap_optimizer_for_precision
-from tfllm.training.strategies import STRATEGIES, resolve_strategy
-from tfllm.training.text_sample_logger import TextSampleLogger
-from tfllm.training.throughput_logger import ThroughputLogger
-from tfllm.training.warmup_cosine_decay import WarmupCosineDecay
-
-# Measured on 2 CPU cores (see STACK-NOTES and benchmarks/): XLA trained a small GPT ~1.4x
-# faster and a Keras LSTM ~2x slower, so "auto" decides per architecture, not per device.
-_XLA_BY_ARCHITECTURE = {"gpt": True, "lstm": False}
-
-LOOPS = ("auto", "fit", "custom")
+from tfllm.training.evaluation import evaluate_model
+from tfllm.training.precision import dtype_policy
+from tfllm.training.strategies import resolve_strategy
+from tfllm.training.training_setup import (
+    compile_arguments,
+    resolve_jit_compile,
+    resolve_loop,
+    training_callbacks,
+)
 
 
 @dataclasses.dataclass
@@ -84,80 +82,13 @@ class TrainingRun:
     corpus: object
     run_dir: Path
     history: dict
-    metrics: dict  # final validation metrics over the whole validation split
+    metrics: dict  # the task's report over the whole validation split
     sample: str
     resumed_from_epoch: int
     train_seconds: float
     strategy: str = "cpu"  # the resolved strategy name
     loop: str = "fit"  # the loop that trained: "fit" or "custom"
     is_chief: bool = True  # False on the other workers of a multi-worker job (they save nothing)
-
-
-def resolve_jit_compile(config):
-    """The XLA choice for this run: `train.jit_compile` "true"/"false", or per architecture."""
-    choice = config.train.jit_compile.lower()
-    if choice in ("true", "false"):
-        return choice == "true"
-    if choice != "auto":
-        raise ConfigError(
-            "train.jit_compile must be 'auto', 'true' or 'false'. "
-            f"Received: train.jit_compile={config.train.jit_compile!r}"
-        )
-    return _XLA_BY_ARCHITECTURE.get(config.model.architecture, False)
-
-
-def _validate(config):
-    train = config.train
-    for name in ("batch_size", "steps", "eval_interval", "eval_batches"):
-        value = getattr(train, name)
-        if value < 1:
-            raise ConfigError(f"train.{name} must be >= 1. Received: train.{name}={value}")
-    if train.steps % train.eval_interval:
-        raise ConfigError(
-            "train.steps must be a multiple of train.eval_interval (each interval is one epoch and "
-            f"one checkpoint). Received: train.steps={train.steps}, "
-            f"train.eval_interval={train.eval_interval}"
-        )
-    if config.data.windows not in ("random", "all"):
-        raise ConfigError(
-            f"data.windows must be 'random' or 'all'. Received: data.windows={config.data.windows!r}"
-        )
-    resolve_jit_compile(config)
-    for name in ("grad_accum_steps", "steps_per_execution"):
-        value = getattr(train, name)
-        if value < 1:
-            raise ConfigError(f"train.{name} must be >= 1. Received: train.{name}={value}")
-    if train.batch_size % train.grad_accum_steps:
-        raise ConfigError(
-            "train.batch_size must be a multiple of train.grad_accum_steps (the batch of one "
-            "optimizer step is split into that many micro-batches). Received: "
-            f"train.batch_size={train.batch_size}, train.grad_accum_steps={train.grad_accum_steps}"
-        )
-    if train.strategy not in STRATEGIES:
-        raise ConfigError(
-            f"train.strategy must be one of {', '.join(STRATEGIES)}. "
-            f"Received: train.strategy={train.strategy!r}"
-        )
-    if train.loop not in LOOPS:
-        raise ConfigError(
-            f"train.loop must be one of {', '.join(LOOPS)}. Received: train.loop={train.loop!r}"
-        )
-    if train.loop == "fit" and train.strategy == "multiworker":
-        raise ConfigError(
-            "train.loop=fit cannot run under train.strategy=multiworker: Keras's model.fit fails "
-            "there (keras-team/keras issue 20585); use train.loop=custom or auto. "
-            "Received: train.loop='fit'"
-        )
-    check_precision(train.precision)
-
-
-def resolve_loop(config, strategy_name):
-    """The loop that trains `config` under the resolved strategy: "fit" or "custom"."""
-    if config.train.loop != "auto":
-        return config.train.loop
-    if strategy_name == "multiworker" or config.train.deterministic:
-        return "custom"  # model.fit cannot run there / cannot resume the data stream exactly
-    return "fit"
 
 
 def _prepare_run_dir(config, run_dir):
@@ -179,13 +110,7 @@ def _prepare_run_dir(config, run_dir):
                 f"(changed: {', '.join(changed) or 'name'}). Resume with the same settings or "
                 f"pick a new --run-dir. Received: run_dir={str(run_dir)!r}"
             )
-    _write_text_atomically(config_path, config.to_json())
-
-
-def _write_text_atomically(path, text):
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    write_text_atomically(config_path, config.to_json())
 
 
 def _resume_epoch(backup_dir):
@@ -213,8 +138,43 @@ def _nan_error(run_dir, checkpoint_dir, error):
     )
 
 
+def _load_tokenizer(config, corpus, tokenizer_dir, chief):
+    if (tokenizer_dir / "tokenizer.json").exists():
+        return load_tokenizer(tokenizer_dir)  # a resumed run keeps its ids
+    tokenizer = build_tokenizer(config.data.tokenizer, [doc.text for doc in corpus.train])
+    if chief:  # other workers learn the same tokenizer from the same text
+        tokenizer.save(tokenizer_dir)
+    return tokenizer
+
+
+def _sequence_length(config):
+    """The model's context length, from its config or its class's default."""
+    value = config.model.config.get(
+        "sequence_length",
+        model_arguments(model_class(config.model.class_name)).get("sequence_length"))
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(
+            f"task {config.task} needs the model's context length: set model.sequence_length. "
+            f"Received: model.sequence_length={value!r}"
+        )
+    return value
+
+
+def _micro_batch(train_config, choice):
+    micro_batch = train_config.batch_size // train_config.grad_accum_steps
+    if micro_batch % choice.num_replicas:
+        raise ConfigError(
+            f"train.batch_size / train.grad_accum_steps = {micro_batch} rows per micro-batch must "
+            f"split evenly over the {choice.num_replicas} replicas of strategy {choice.name}; use "
+            f"a train.batch_size that is a multiple of "
+            f"{choice.num_replicas * train_config.grad_accum_steps}. "
+            f"Received: train.batch_size={train_config.batch_size}"
+        )
+    return micro_batch
+
+
 def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), print_fn=print):
-    """Trains the language model described by `config` and evaluates it on the validation split.
+    """Trains the model described by `config` on its task and evaluates it on the validation split.
 
     Args:
         config: a `tfllm.config.RunConfig` (see `tfllm.presets`).
@@ -227,11 +187,12 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
     Returns:
         A `TrainingRun`.
     Raises:
-        ConfigError: an invalid config, a strategy whose devices are missing, a batch that does
-            not split over the replicas, or a loss that became NaN (the last good checkpoint is
-            kept).
+        ConfigError: an invalid model argument, a strategy whose devices are missing, or a batch
+            that does not split over the replicas.
+        TrainingError: the loss became NaN or infinite (the last good checkpoint is kept).
     """
-    _validate(config)
+    config = dataclasses.replace(config, model=check_model_config(config.model))
+    task = get_task(config.task)
     train_config = config.train
     # The strategy comes first: MultiWorkerMirroredStrategy must configure collective ops
     # before anything initialises TensorFlow's runtime.
@@ -239,163 +200,113 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
     if train_config.deterministic:
         # Same inputs -> same bits, on every run and resume (slower kernels; XLA off).
         tf.config.experimental.enable_op_determinism()
-    strategy = choice.strategy
-    loop = resolve_loop(config, choice.name)
+    loop = resolve_loop(train_config, choice.name)
     keras.utils.set_random_seed(train_config.seed)
     run_dir = Path(run_dir or Path("runs") / config.name)
-    chief = choice.is_chief
-    if chief:
+    if choice.is_chief:
         _prepare_run_dir(config, run_dir)
 
-    corpus = corpus or load_corpus(config.data.corpus, encoding_errors=config.data.encoding_errors)
-    tokenizer_dir = run_dir / "tokenizer"
-    if (tokenizer_dir / "tokenizer.json").exists():
-        tokenizer = load_tokenizer(tokenizer_dir)  # a resumed run keeps its ids
-    else:
-        tokenizer = build_tokenizer(
-            config.data.tokenizer, [doc.text for doc in corpus.train]
-        )
-        if chief:  # other workers learn the same tokenizer from the same text
-            tokenizer.save(tokenizer_dir)
-
-    sequence_length = config.model.sequence_length
-    batch_size = train_config.batch_size
-    accumulation = train_config.grad_accum_steps
-    micro_batch = batch_size // accumulation
-    if micro_batch % choice.num_replicas:
-        raise ConfigError(
-            f"train.batch_size / train.grad_accum_steps = {micro_batch} rows per micro-batch must "
-            f"split evenly over the {choice.num_replicas} replicas of strategy {choice.name}; use "
-            f"a train.batch_size that is a multiple of {choice.num_replicas * accumulation}. "
-            f"Received: train.batch_size={batch_size}"
-        )
-    jit_compile = (resolve_jit_compile(config) and not train_config.deterministic
-                   and loop == "fit" and choice.num_replicas == 1)
-    print_fn(
-        f"{choice.description} Loop: {loop}. Global batch {batch_size} = "
-        + (f"{accumulation} micro-batches x " if accumulation > 1 else "")
-        + f"{choice.num_replicas} replica(s) x {micro_batch // choice.num_replicas} sequences; "
-        f"precision {train_config.precision}; XLA {'on' if jit_compile else 'off'}"
-        + ("; deterministic" if train_config.deterministic else "") + "."
-    )
-
-    train_ids = tokenize_corpus_text(tokenizer, corpus.split_text("train"))
-    validation_text = corpus.split_text("validation")
-    validation_ids = tokenize_corpus_text(tokenizer, validation_text)
-    # Bits per character compare tokenizers only with the characters per token of the
-    # evaluated text (1 for char, about 3 for a 4000-piece subword vocabulary).
-    characters_per_token = len(validation_text) / max(len(validation_ids), 1)
-    epochs = train_config.steps // train_config.eval_interval
+    corpus = corpus or load_corpus(config.data.corpus, encoding_errors=config.data.encoding_errors,
+                                   tfds_split=config.data.tfds_split,
+                                   text_feature=config.data.text_feature)
+    tokenizer = _load_tokenizer(config, corpus, run_dir / "tokenizer", choice.is_chief)
+    micro_batch = _micro_batch(train_config, choice)
+    print_fn(_describe_setup(config, choice, loop, micro_batch))
     resumed_from = _resume_epoch(run_dir / "backup") if loop == "fit" else 0
-    train_data = lm_dataset(
-        train_ids,
-        sequence_length,
-        micro_batch,
-        windows=config.data.windows,
+    data = task.prepare_data(
+        corpus, tokenizer, _sequence_length(config), config.data, train_config,
+        micro_batch_size=micro_batch,
         # loop=fit: a resumed run draws fresh windows rather than replaying the ones it already
         # trained on (epoch-exact, not bit-exact). loop=custom restores the iterator itself.
         seed=train_config.seed + resumed_from,
-        shuffle_buffer=config.data.shuffle_buffer,
     )
-    validation_data = lm_dataset(validation_ids, sequence_length, batch_size, windows="eval")
-    # Intermediate validation reads about eval_batches batches spread evenly over the whole
-    # split (every k-th batch: a prefix would only measure the first play); the final
-    # evaluation reads all of it.
-    validation_batches = int(validation_data.cardinality())
-    stride = max(1, -(-validation_batches // train_config.eval_batches))
-    validation_sample = validation_data.shard(num_shards=stride, index=0)
     if loop == "fit" and choice.num_replicas > 1:
         # Keras 3.15's fit under a multi-replica strategy averages one input batch across
         # replicas to build the model (`_maybe_symbolic_build`), which fails on the bool
         # padding_mask ("AddN ... bool"). Windows are right-padded and attention is causal, so
         # the mask changes no weighted position: drop it.
-        train_data, validation_sample = (
-            dataset.map(_without_padding_mask) for dataset in (train_data, validation_sample)
-        )
+        data = dataclasses.replace(data, **{
+            name: getattr(data, name).map(_without_padding_mask)
+            for name in ("train", "validation", "validation_sample")})
 
-    schedule = WarmupCosineDecay(
-        peak_learning_rate=train_config.learning_rate,
-        warmup_steps=train_config.warmup_steps,
-        decay_steps=train_config.steps,
-        min_learning_rate=train_config.min_learning_rate,
-    )
-    with strategy.scope(), dtype_policy(train_config.precision):
+    with choice.strategy.scope(), dtype_policy(train_config.precision):
         model = build_model(config.model, tokenizer.vocabulary_size)
-        optimizer = build_optimizer(
-            schedule,
-            weight_decay=train_config.weight_decay,
-            beta_1=train_config.beta_1,
-            beta_2=train_config.beta_2,
-            clipnorm=train_config.clipnorm,
-            gradient_accumulation_steps=accumulation,
-        )
-        optimizer = wrap_optimizer_for_precision(optimizer, train_config.precision)
-        model.compile(
-            optimizer=optimizer,
-            loss=MaskedCrossEntropy(),
-            weighted_metrics=[
-                Perplexity(),
-                BitsPerCharacter(characters_per_token=characters_per_token),
-                MaskedAccuracy(),
-            ],
-            jit_compile=jit_compile,
-            steps_per_execution=train_config.steps_per_execution if loop == "fit" else 1,
-        )
-
-    def sample_fn(trained_model):
-        return generate(
-            trained_model,
-            tokenizer,
-            config.train.sample_prompt,
-            max_new_tokens=config.train.sample_length,
-            temperature=config.train.sample_temperature,
-            top_k=config.train.sample_top_k,
-            seed=config.train.seed,
-        )
-
-    # Only the chief writes logs and plots; other workers of a multi-worker job train silently.
-    log_dir = run_dir / "logs"
-    throughput = ThroughputLogger(
+        task.check_model(model)
+        arguments = compile_arguments(
+            train_config, task, model, characters_per_token=data.characters_per_token,
+            loop=loop, num_replicas=choice.num_replicas)
+        model.compile(**arguments)
+    run_callbacks, _, sample_logger = training_callbacks(
+        config, task, tokenizer, run_dir,
         # A fit step is one micro-batch; a custom-loop step is one optimizer step.
-        tokens_per_step=(micro_batch if loop == "fit" else batch_size) * sequence_length,
-        log_dir=str(log_dir / "steps") if chief else None,
-        log_every=train_config.log_every,
+        tokens_per_step=(micro_batch if loop == "fit" else train_config.batch_size)
+        * data.tokens_per_example,
+        chief=choice.is_chief, print_fn=print_fn,
     )
-    # raise_error: the default graceful stop would run on_train_end, which deletes the backup;
-    # raising keeps the last good checkpoint on disk.
-    run_callbacks = [keras.callbacks.TerminateOnNaN(raise_error=True), throughput]
-    if chief:
-        run_callbacks += [
-            keras.callbacks.TensorBoard(log_dir=str(log_dir)),
-            LossCurvePlot(str(run_dir / "loss_curve.png"), throughput_logger=throughput),
-        ]
-    sample_logger = None
-    if config.train.sample_length > 0 and chief:
-        sample_logger = TextSampleLogger(
-            lambda m: config.train.sample_prompt + sample_fn(m),
-            log_dir=str(log_dir / "steps"),
-            print_fn=print_fn,
-        )
-        run_callbacks.append(sample_logger)
-    run_callbacks.extend(callbacks)
+    fitted = _fit(config, model, data, choice, loop, run_dir, [*run_callbacks, *callbacks],
+                  resumed_from, verbose, print_fn)
+    metrics = evaluate_model(
+        model, data.validation, task, metrics=arguments["weighted_metrics"],
+        evaluate_fn=fitted.custom.evaluate if fitted.custom is not None else None,
+    )
+    metrics["characters_per_token"] = data.characters_per_token
+    sample = ""
+    if sample_logger is not None:
+        # The last epoch ended on the final weights, so its sample is the final one (a resumed
+        # run with no epochs left has none yet).
+        sample = (sample_logger.samples[-1][1] if sample_logger.samples
+                  else task.sample(model, tokenizer, train_config) or "")
+    return TrainingRun(
+        config=config, model=model, tokenizer=tokenizer, corpus=corpus, run_dir=run_dir,
+        history=fitted.history.history, metrics=metrics, sample=sample,
+        resumed_from_epoch=fitted.resumed_from, train_seconds=fitted.seconds,
+        strategy=choice.name, loop=loop, is_chief=choice.is_chief,
+    )
 
+
+def _describe_setup(config, choice, loop, micro_batch):
+    train_config = config.train
+    accumulation = train_config.grad_accum_steps
+    xla = (resolve_jit_compile(train_config, model_class(config.model.class_name))
+           and not train_config.deterministic and loop == "fit" and choice.num_replicas == 1)
+    return (
+        f"{choice.description} Loop: {loop}. Global batch {train_config.batch_size} = "
+        + (f"{accumulation} micro-batches x " if accumulation > 1 else "")
+        + f"{choice.num_replicas} replica(s) x {micro_batch // choice.num_replicas} sequences; "
+        f"precision {train_config.precision}; XLA {'on' if xla else 'off'}"
+        + ("; deterministic" if train_config.deterministic else "") + "."
+    )
+
+
+@dataclasses.dataclass
+class _Fitted:
+    history: object
+    custom: object  # the CustomTrainingLoop, or None under model.fit
+    resumed_from: int
+    seconds: float
+
+
+def _fit(config, model, data, choice, loop, run_dir, callbacks, resumed_from, verbose, print_fn):
+    """Runs `model.fit` (with `BackupAndRestore`) or the custom loop, resuming where it stopped."""
+    train_config = config.train
+    epochs = train_config.steps // train_config.eval_interval
+    custom = None
     if loop == "fit":
         # double_checkpoint keeps the previous backup, used if the latest one is corrupt.
-        run_callbacks.insert(
+        callbacks.insert(
             0, keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True)
         )
         checkpoint_dir = run_dir / "backup"
         resumed_step = resumed_from * train_config.eval_interval
-        custom = None
     else:
         checkpoint_dir = run_dir / "checkpoints"
+        strategy = choice.strategy
         task_id = getattr(getattr(strategy, "cluster_resolver", None), "task_id", 0) or 0
         custom = CustomTrainingLoop(
-            model, optimizer, strategy, train_data,
-            grad_accum_steps=accumulation,
+            model, strategy, data.train,
+            grad_accum_steps=train_config.grad_accum_steps,
             steps_per_execution=train_config.steps_per_execution,
-            characters_per_token=characters_per_token,
-            checkpoint_dir=str(checkpoint_dir), is_chief=chief, task_id=task_id,
+            checkpoint_dir=str(checkpoint_dir), is_chief=choice.is_chief, task_id=task_id,
         )
         resumed_step = custom.restore(print_fn=print_fn)
         resumed_from = resumed_step // train_config.eval_interval
@@ -411,11 +322,11 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
     try:
         if custom is None:
             history = model.fit(
-                train_data,
+                data.train,
                 epochs=epochs,
-                steps_per_epoch=train_config.eval_interval * accumulation,
-                validation_data=validation_sample,
-                callbacks=run_callbacks,
+                steps_per_epoch=train_config.eval_interval * train_config.grad_accum_steps,
+                validation_data=data.validation_sample,
+                callbacks=callbacks,
                 verbose=verbose,
                 shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data stream
             )
@@ -423,43 +334,16 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
             history = custom.fit(
                 epochs=epochs,
                 steps_per_epoch=train_config.eval_interval,
-                validation_data=validation_sample,
-                callbacks=run_callbacks,
+                validation_data=data.validation_sample,
+                callbacks=callbacks,
                 verbose=verbose,
             )
     except RuntimeError as error:
         if "NaN" not in str(error) and "Inf" not in str(error):
             raise
         raise _nan_error(run_dir, checkpoint_dir, " ".join(str(error).split())) from None
-    train_seconds = time.perf_counter() - started
-    if custom is not None and chief:
+    seconds = time.perf_counter() - started
+    if custom is not None and choice.is_chief:
         # Like BackupAndRestore's backup: a finished run needs no checkpoint to resume from.
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
-
-    metrics = evaluate_language_model(
-        model, validation_data, characters_per_token=characters_per_token
-    )
-    metrics = {key: float(value) for key, value in metrics.items()}
-    metrics["characters_per_token"] = characters_per_token
-    metrics["tokens"] = int(metrics["tokens"])
-    sample = ""
-    if sample_logger is not None:
-        # The last epoch ended on the final weights, so its sample is the final one (a resumed
-        # run with no epochs left has none yet).
-        sample = (sample_logger.samples[-1][1] if sample_logger.samples
-                  else config.train.sample_prompt + sample_fn(model))
-    return TrainingRun(
-        config=config,
-        model=model,
-        tokenizer=tokenizer,
-        corpus=corpus,
-        run_dir=run_dir,
-        history=history.history,
-        metrics=metrics,
-        sample=sample,
-        resumed_from_epoch=resumed_from,
-        train_seconds=train_seconds,
-        strategy=choice.name,
-        loop=loop,
-        is_chief=chief,
-    )
+    return _Fitted(history=history, custom=custom, resumed_from=resumed_from, seconds=seconds)

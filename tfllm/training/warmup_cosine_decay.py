@@ -5,22 +5,12 @@ import math
 import keras
 from keras import ops
 
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int. Received: {name}={value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}. Received: {name}={value!r}")
-    return value
-
-
-def _check_rate(name, value, minimum_exclusive=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a float. Received: {name}={value!r}")
-    if value < 0 or (minimum_exclusive and value == 0):
-        bound = "> 0" if minimum_exclusive else ">= 0"
-        raise ValueError(f"{name} must be {bound}. Received: {name}={value!r}")
-    return float(value)
+from tfllm.validation import (
+    check_non_negative_float,
+    check_non_negative_int,
+    check_positive_float,
+    check_positive_int,
+)
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
@@ -34,7 +24,9 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
         s >= D:      lr = floor                        (D = decay_steps, usually the total steps)
 
     Warmup keeps the first updates small while Adam's second-moment estimates are still noisy;
-    it starts at `peak / W` rather than 0 so that the first step is not wasted. The cosine spends
+    it starts at `peak / W` rather than 0 so that the first step is not wasted. (Keras's
+    `CosineDecay(warmup_target=...)` starts its warmup at 0 and peaks one step later, which
+    would change every seeded result measured with this schedule.) The cosine spends
     long near the peak and slows down gently towards the end.
 
     Args:
@@ -52,10 +44,10 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, peak_learning_rate, warmup_steps, decay_steps, min_learning_rate=0.0):
         super().__init__()
-        self.peak_learning_rate = _check_rate("peak_learning_rate", peak_learning_rate, True)
-        self.warmup_steps = _check_int("warmup_steps", warmup_steps, 0)
-        self.decay_steps = _check_int("decay_steps", decay_steps, 1)
-        self.min_learning_rate = _check_rate("min_learning_rate", min_learning_rate)
+        self.peak_learning_rate = check_positive_float("peak_learning_rate", peak_learning_rate)
+        self.warmup_steps = check_non_negative_int("warmup_steps", warmup_steps)
+        self.decay_steps = check_positive_int("decay_steps", decay_steps)
+        self.min_learning_rate = check_non_negative_float("min_learning_rate", min_learning_rate)
         if self.decay_steps < self.warmup_steps:
             raise ValueError(
                 "decay_steps must be >= warmup_steps (decay starts after warmup). "

@@ -7,8 +7,9 @@
 
 Both build offline from files already on disk. They are registered with TFDS by name when both
 `tfllm` and `tensorflow_datasets` are imported, in either order, without `import tfllm` ever
-importing TFDS itself (see `tfllm/__init__.py`): `tfds.load("shakespeare_plays")` just works.
-Importing this package registers them too.
+importing TFDS itself (see `tfllm/tfds_registration.py`): `tfds.load("shakespeare_plays")` just
+works. Importing this package registers them too. Once prepared, either is a training corpus:
+`load_corpus("tfds:shakespeare_plays")` (`tfllm.data.tfds_corpus`).
 
 Example:
 

@@ -1,0 +1,89 @@
+"""The vectors directory: word vectors with what produced them, saved atomically, read back.
+
+`tfllm embeddings train` leaves it in `saved_models/<name>/`:
+
+    vectors.txt          word2vec text format, words in order of frequency (any word2vec /
+                         GloVe reader takes it; `tfllm.data.read_word_vectors` reads it back)
+    vocabulary.tsv       word <tab> count in the training split, same order, with a header
+    tokenizer/           the tokenizer that produced the ids (`load_tokenizer`)
+    metadata.json        settings, corpus, sizes, time, final loss, related-pair figures
+    projector/           tensors.tsv + metadata.tsv + projector_config.pbtxt:
+                         `tensorboard --logdir saved_models/<name>/projector`
+
+`save_vectors_dir` writes it into a temporary sibling and renames it into place, like the model
+directory; `load_vectors` reads the vectors of such a directory or of any GloVe / word2vec text
+file.
+
+Example:
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> import numpy as np
+>>> from tfllm.data import WordVectors
+>>> vectors = WordVectors(["day", "night"], np.eye(2))
+>>> path = save_vectors_dir(Path(tempfile.mkdtemp()) / "w2v", vectors, counts=[7, 5])
+>>> sorted(p.name for p in path.iterdir())
+['metadata.json', 'projector', 'vectors.txt', 'vocabulary.tsv']
+>>> load_vectors(path).words
+['day', 'night']
+"""
+
+import json
+from pathlib import Path
+
+from tfllm.data import WordVectorsError, read_word_vectors, write_word_vectors
+from tfllm.export.embedding_projector import export_projector
+from tfllm.export.staged_directory import staged_directory
+
+VECTORS_FILE = "vectors.txt"
+VOCABULARY_FILE = "vocabulary.tsv"
+METADATA_FILE = "metadata.json"
+TOKENIZER_DIR = "tokenizer"
+PROJECTOR_DIR = "projector"
+
+
+def save_vectors_dir(path, vectors, *, counts=None, tokenizer=None, metadata=None):
+    """Writes a vectors directory (see the module docstring) atomically.
+
+    Args:
+        path: the destination directory; an existing one is replaced once the new one is
+            complete.
+        vectors: a `WordVectors`.
+        counts: optional occurrences of each word (same order), for vocabulary.tsv and the
+            projector's labels.
+        tokenizer: optional tokenizer saved in `tokenizer/`.
+        metadata: optional dict for metadata.json.
+    Returns:
+        The `Path` written.
+    """
+    path = Path(path)
+    with staged_directory(path) as staging:
+        write_word_vectors(staging / VECTORS_FILE, vectors, format="word2vec")
+        if counts is None:
+            vocabulary_lines = ["word"] + list(vectors.words)
+        else:
+            vocabulary_lines = ["word\tcount"] + [f"{w}\t{c}" for w, c in zip(vectors.words, counts)]
+        (staging / VOCABULARY_FILE).write_text("\n".join(vocabulary_lines) + "\n", encoding="utf-8")
+        if tokenizer is not None:
+            tokenizer.save(staging / TOKENIZER_DIR)
+        (staging / METADATA_FILE).write_text(json.dumps(metadata or {}, indent=2, sort_keys=True) + "\n")
+        export_projector(vectors, staging / PROJECTOR_DIR, counts=counts)
+    return path
+
+
+def load_vectors(path, *, format="auto"):
+    """Reads word vectors from a vectors directory (its vectors.txt) or a GloVe/word2vec file."""
+    path = Path(path)
+    if path.is_dir():
+        if not (path / VECTORS_FILE).is_file():
+            raise WordVectorsError(
+                f"{path} has no {VECTORS_FILE}: give a directory written by `tfllm embeddings "
+                f"train` or a GloVe/word2vec text file. Received: --vectors {str(path)!r}"
+            )
+        path = path / VECTORS_FILE
+    elif not path.exists():
+        raise WordVectorsError(
+            f"No vectors at {path}: give a directory written by `tfllm embeddings train` or a "
+            f"GloVe/word2vec text file. Received: --vectors {str(path)!r}"
+        )
+    return read_word_vectors(path, format=format)

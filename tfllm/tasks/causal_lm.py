@@ -1,0 +1,110 @@
+"""`CausalLM`: next-token prediction, the task of GPT and the LSTM language model.
+
+Data: the corpus's training text as one token stream cut into windows of T + 1 tokens
+(`tfllm.data.lm_dataset`), every validation token scored once. Loss: `MaskedCrossEntropy`
+(nats per real token). Metrics: perplexity, bits per character (with the characters per token
+of the evaluated text, so tokenizers compare) and next-token accuracy, all from exact weighted
+sums. A sample: `generate` from the configured prompt.
+"""
+
+import math
+
+from tfllm.data import lm_dataset, tokenize_corpus_text
+from tfllm.errors import ConfigError
+from tfllm.generation import generate
+from tfllm.models import CausalLanguageModel
+from tfllm.objectives import BitsPerCharacter, MaskedAccuracy, MaskedCrossEntropy, Perplexity
+from tfllm.tasks.task import Task, TaskData
+
+
+class CausalLM(Task):
+    """Predict each next token from the tokens before it (see the module docstring).
+
+    Example:
+
+    >>> from tfllm.tasks import get_task
+    >>> task = get_task("causal_lm")
+    >>> [metric.name for metric in task.metrics(characters_per_token=1.0)]
+    ['perplexity', 'bits_per_character', 'accuracy']
+    """
+
+    name = "causal_lm"
+
+    def check_model(self, model):
+        if not isinstance(model, CausalLanguageModel):
+            raise ConfigError(
+                f"task causal_lm trains a tfllm.models.CausalLanguageModel (GPT, "
+                f"LSTMLanguageModel or a subclass). Received: model.class_name="
+                f"{type(model).__name__!r}"
+            )
+
+    def prepare_data(self, corpus, tokenizer, sequence_length, data_config, train_config, *,
+                     micro_batch_size, seed):
+        train_ids = tokenize_corpus_text(tokenizer, corpus.split_text("train"))
+        validation_text = corpus.split_text("validation")
+        validation_ids = tokenize_corpus_text(tokenizer, validation_text)
+        train = lm_dataset(train_ids, sequence_length, micro_batch_size,
+                           windows=data_config.windows, seed=seed,
+                           shuffle_buffer=data_config.shuffle_buffer)
+        validation = lm_dataset(validation_ids, sequence_length, train_config.batch_size,
+                                windows="eval")
+        # Intermediate validation reads about eval_batches batches spread evenly over the whole
+        # split (every k-th batch: a prefix would only measure the first play).
+        stride = max(1, -(-int(validation.cardinality()) // train_config.eval_batches))
+        return TaskData(
+            train=train,
+            validation=validation,
+            validation_sample=validation.shard(num_shards=stride, index=0),
+            # Bits per character compare tokenizers only with the characters per token of the
+            # evaluated text (1 for char, about 3 for a 4000-piece subword vocabulary).
+            characters_per_token=len(validation_text) / max(len(validation_ids), 1),
+            tokens_per_example=sequence_length,
+        )
+
+    def evaluation_data(self, text, tokenizer, sequence_length, batch_size):
+        """`(dataset, characters_per_token)` scoring every token of `text` once."""
+        ids = tokenize_corpus_text(tokenizer, text)
+        return (lm_dataset(ids, sequence_length, batch_size, windows="eval"),
+                len(text) / max(len(ids), 1))
+
+    def loss(self):
+        return MaskedCrossEntropy()
+
+    def metrics(self, characters_per_token):
+        return [Perplexity(), BitsPerCharacter(characters_per_token=characters_per_token),
+                MaskedAccuracy()]
+
+    def summarize(self, metrics):
+        """Loss (mean nats per token), perplexity, bits per character, accuracy and tokens,
+        all from the state of the metrics `metrics(...)` made, after an evaluation."""
+        by_name = {metric.name: metric for metric in metrics}
+        perplexity = by_name["perplexity"]
+        tokens = float(perplexity.total_weight.numpy())
+        if tokens <= 0:
+            raise ValueError(
+                "The evaluation held no weighted tokens (an empty dataset, or every weight 0). "
+                f"Received: {tokens} tokens"
+            )
+        loss = float(perplexity.mean().numpy())
+        return {
+            "loss": loss,
+            "perplexity": math.exp(min(loss, 700.0)),
+            "bits_per_character": float(by_name["bits_per_character"].result().numpy()),
+            "accuracy": float(by_name["accuracy"].result().numpy()),
+            "tokens": int(round(tokens)),
+        }
+
+    def describe(self, summary):
+        return (f"loss {summary['loss']:.4f} nats/token, perplexity {summary['perplexity']:.3f}, "
+                f"bits/char {summary['bits_per_character']:.4f}")
+
+    def sample(self, model, tokenizer, train_config):
+        if train_config.sample_length <= 0:
+            return None
+        return train_config.sample_prompt + generate(
+            model, tokenizer, train_config.sample_prompt,
+            max_new_tokens=train_config.sample_length,
+            temperature=train_config.sample_temperature,
+            top_k=train_config.sample_top_k,
+            seed=train_config.seed,
+        )

@@ -1,0 +1,72 @@
+"""`Task`: what differs between a causal LM, a masked LM, a seq2seq model and a classifier.
+
+A model maps inputs to outputs and knows nothing of how it is trained. A task owns the rest:
+
+- `check_model(model)`: whether a model can do this task (a clear error if not);
+- `prepare_data(corpus, tokenizer, sequence_length, data_config, train_config)`: the training,
+  validation and evaluation pipelines, as `(x, labels, sample_weight)` batches, in a `TaskData`;
+- `loss()` and `metrics(data)`: the default loss and the *weighted* metrics to compile;
+- `summarize(metrics)`: the evaluation report, a dict of floats read from the metrics' exact
+  token-weighted state (Keras's own `loss` is a mean of batch means weighted by rows);
+- `evaluation_data(...)`: a pipeline over a text the model never saw, for `tfllm evaluate`;
+- `sample(model, tokenizer, train_config)`: what the model produces for a fixed prompt, shown
+  during training (`generate` for a causal LM; None where a task has nothing to show).
+
+Training, evaluation, export and the CLI ask the task and never branch on a model family.
+Tasks register by name (`tfllm.tasks.get_task`); a `RunConfig` names its task in `task`.
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass
+class TaskData:
+    """The pipelines of one run, built by `Task.prepare_data`.
+
+    Attributes:
+        train: an endless `tf.data.Dataset` of training micro-batches.
+        validation: the whole validation split, every weighted position once.
+        validation_sample: about `train.eval_batches` batches spread over it (the intermediate
+            validation passes).
+        characters_per_token: characters of validation text per token, for bits per character.
+        tokens_per_example: positions per training example (the context length), for throughput.
+    """
+
+    train: object
+    validation: object
+    validation_sample: object
+    characters_per_token: float
+    tokens_per_example: int
+
+
+class Task:
+    """Base class of the task kinds; see the module docstring for the contract."""
+
+    name = None
+
+    def check_model(self, model):
+        raise NotImplementedError
+
+    def prepare_data(self, corpus, tokenizer, sequence_length, data_config, train_config, *,
+                     micro_batch_size, seed):
+        raise NotImplementedError
+
+    def evaluation_data(self, text, tokenizer, sequence_length, batch_size):
+        raise NotImplementedError
+
+    def loss(self):
+        raise NotImplementedError
+
+    def metrics(self, characters_per_token):
+        raise NotImplementedError
+
+    def summarize(self, metrics):
+        raise NotImplementedError
+
+    def describe(self, summary):
+        """One line for people: the figures of `summary` with their units."""
+        return ", ".join(f"{key} {value:.4f}" if isinstance(value, float) else f"{key} {value}"
+                         for key, value in summary.items())
+
+    def sample(self, model, tokenizer, train_config):
+        return None
