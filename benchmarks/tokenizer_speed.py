@@ -22,7 +22,7 @@ Rows, per tokenizer:
   wants GPT-2-style byte-level vocabulary and merges, which no trainer here produces, so it is
   left out.
 
-The ratio column is tfllm / raw: the issue's aim is >= 0.9 (wrappers lose at most 10%).
+The ratio column is tfllm / raw: the aim is >= 0.9 (wrappers lose at most 10%).
 keras-hub is a dev-only dependency; tfllm itself never imports it.
 
     python benchmarks/tokenizer_speed.py                       # about a minute

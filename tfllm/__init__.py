@@ -5,8 +5,9 @@ they bring, about 2 s) load on first use, so `tfllm --help` stays instant while
 `tfllm.models.GPT` or `tfllm.load_model(path)` work after a plain `import tfllm`.
 
 Data flows one way through the subpackages, and each imports only from those before it:
-tokenizers -> data -> layers -> models -> generation -> objectives -> training -> export ->
-experiments -> cli. `tfllm.config` and `tfllm.errors` are plain Python and may be imported anywhere.
+tokenizers -> data -> layers -> models -> generation -> objectives -> tasks -> training -> export
+-> benchmarking, experiments -> cli. `tfllm.config`, `tfllm.errors`, `tfllm.validation` and
+`tfllm.atomic_files` are plain Python and may be imported anywhere.
 """
 
 import importlib
@@ -49,6 +50,7 @@ _SUBPACKAGES = (
     "models",
     "generation",
     "objectives",
+    "tasks",
     "training",
     "export",
     "benchmarking",

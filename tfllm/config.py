@@ -20,15 +20,9 @@ import typing
 from dataclasses import dataclass, field
 
 from tfllm.errors import ConfigError
-from tfllm.validation import (
-    check_bool,
-    check_choice,
-    check_non_negative_float,
-    check_non_negative_int,
-    check_open_unit,
-    check_positive_float,
-    check_positive_int,
-)
+from tfllm.validation import (check_bool, check_choice, check_non_negative_float,
+                              check_non_negative_int, check_open_unit, check_positive_float,
+                              check_positive_int)
 
 
 # Names `TrainConfig` accepts. They live here, in plain Python, so a typo is reported before
@@ -309,10 +303,9 @@ def _coerce(key, value, expected_type):
     if expected_type is bool:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on"):
-            return True
-        if isinstance(value, str) and value.lower() in ("false", "0", "no", "off"):
-            return False
+        spelled = value.lower() if isinstance(value, str) else None
+        if spelled in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+            return spelled in ("true", "1", "yes", "on")
     elif expected_type is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value

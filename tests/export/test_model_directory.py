@@ -88,3 +88,22 @@ def test_reloads_in_a_fresh_process_that_only_imports_tfllm(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "reloaded GPT" in result.stdout
+
+
+def test_a_model_directory_with_a_config_from_before_model_configs_still_loads(tmp_path):
+    # Model directories written before a model was its own config hold a flat model section
+    # with `architecture`; they load as the same model, and the config converts.
+    model = tiny_gpt()
+    path = save_model_dir(tmp_path / "m", model, TOKENIZER, RunConfig())
+    legacy = json.loads((path / "config.json").read_text())
+    legacy["model"] = {"architecture": "gpt", "sequence_length": 8, "num_layers": 1,
+                       "num_heads": 2, "hidden_dim": 8, "intermediate_dim": 16, "dropout": 0.0,
+                       "position_encoding": "learned", "norm_first": True,
+                       "tie_embeddings": True}
+    del legacy["task"]
+    (path / "config.json").write_text(json.dumps(legacy))
+    loaded = load_model_dir(path)
+    assert loaded.config.model.class_name == "GPT" and loaded.config.task == "causal_lm"
+    assert loaded.config.model.config["num_heads"] == 2
+    ids = np.ones((1, 4), dtype="int32")
+    np.testing.assert_allclose(loaded.model(ids), model(ids), atol=1e-6)

@@ -62,8 +62,11 @@ def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose=
     )
     task = get_task(run.config.task)
     print_fn("")
+    names = [d.name for d in run.corpus.validation]
+    if len(names) > 4:  # a TFDS corpus may hold thousands of documents
+        names = names[:3] + [f"and {len(names) - 3:,} more documents"]
     print_fn(
-        f"Validation ({', '.join(d.name for d in run.corpus.validation)}; "
+        f"Validation ({', '.join(names)}; "
         f"{metrics['tokens']:,} tokens of {run.tokenizer.kind}, "
         f"{metrics['characters_per_token']:.3f} characters/token): {task.describe(metrics)}"
     )

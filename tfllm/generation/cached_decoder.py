@@ -8,7 +8,8 @@ A model takes part through the step-with-cache protocol and knows nothing of sam
     model.max_cache_length   # positions a cache can hold (None: unlimited, e.g. an LSTM)
 
 `GPT` implements it with a fixed-shape key/value cache written in place, `LSTMLanguageModel`
-with its recurrent state; an encoder-decoder model encodes its source once into the cache.
+with its recurrent state (their base class, `tfllm.models.CausalLanguageModel`, defines the
+protocol). Any model with these three members decodes here.
 
 How a batch is decoded (B rows, prompts left-padded to P, at most N new tokens):
 
@@ -23,8 +24,8 @@ How a batch is decoded (B rows, prompts left-padded to P, at most N new tokens):
 - Past the model's context (`max_cache_length` W), the window slides: the last W // 2 tokens
   are run again as a fresh prefill at positions 0 .. W/2 - 1 and decoding continues. Every
   token thus sees at least W/2 tokens of context, and the model never sees a position it was
-  not trained on. (The foundation's sampler re-ran the full window every step: exact, and W
-  times slower.)
+  not trained on. (Re-running the full window at every step would be exact too, and W times
+  slower.)
 
 Sampling parameters (temperature, top-k, top-p, penalties, minimum length, seed) are tensors,
 so changing them does not retrace; banned and stop sequences and the no-repeat n-gram size

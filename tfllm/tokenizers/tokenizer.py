@@ -22,15 +22,16 @@ import abc
 import collections
 import hashlib
 import json
-import os
-import tempfile
 import types
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
+from tfllm.atomic_files import write_text_atomically
 from tfllm.errors import TokenizerError
+from tfllm.tokenizers.tokenizer_inputs import as_ragged_ids, as_string_tensor
+from tfllm.tokenizers.tokenizer_inputs import short_repr as _short_repr
 
 FORMAT_VERSION = 1
 TOKENIZER_FILE = "tokenizer.json"
@@ -181,7 +182,7 @@ class Tokenizer(tf.Module, abc.ABC):
 
     def tokenize(self, inputs):
         """Strings -> int32 ids. Rank 0 -> (T,) tensor; rank 1 -> (B, None) ragged tensor."""
-        strings = _as_string_tensor(inputs)
+        strings = as_string_tensor(inputs)
         rank = strings.shape.rank
         if rank == 0:
             return self._tokenize_batch(tf.reshape(strings, [1]))[0]  # (T,)
@@ -198,7 +199,7 @@ class Tokenizer(tf.Module, abc.ABC):
         pad, bos and eos ids are dropped; unk (and any id outside the vocabulary) becomes U+FFFD
         for char, byte and word tokenizers, `<unk>` for WordPiece and " ⁇ " for SentencePiece.
         """
-        ragged, rank = _as_ragged_ids(ids)
+        ragged, rank = as_ragged_ids(ids)
         strings = self._detokenize_batch(ragged)  # (B,)
         return strings[0] if rank == 1 else strings
 
@@ -268,17 +269,7 @@ class Tokenizer(tf.Module, abc.ABC):
         directory.mkdir(parents=True, exist_ok=True)
         content = {**self.get_config(), "fingerprint": self.fingerprint}
         text = json.dumps(content, indent=1, ensure_ascii=False) + "\n"
-        handle, temp_name = tempfile.mkstemp(dir=directory, prefix=".tokenizer-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp_name, directory / TOKENIZER_FILE)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-        return directory / TOKENIZER_FILE
+        return write_text_atomically(directory / TOKENIZER_FILE, text)
 
 
 def read_tokenizer_file(directory, kind=None):
@@ -351,58 +342,3 @@ def read_tokenizer_file(directory, kind=None):
             f"Received: fingerprint={content['fingerprint']!r}"
         )
     return tokenizer
-
-
-def _as_string_tensor(inputs):
-    if isinstance(inputs, (str, bytes)):
-        return tf.constant(inputs, dtype=tf.string)
-    if isinstance(inputs, (list, tuple)):
-        if not all(isinstance(item, (str, bytes)) for item in inputs):
-            raise TypeError(
-                f"tokenize takes str, a list of str, or a tf.string tensor. "
-                f"Received: inputs={_short_repr(inputs)}"
-            )
-        return tf.constant(list(inputs), dtype=tf.string, shape=[len(inputs)])
-    if isinstance(inputs, tf.RaggedTensor):
-        raise TypeError(
-            "tokenize takes a dense tf.string tensor of rank 0 or 1. Received: a RaggedTensor"
-        )
-    tensor = tf.convert_to_tensor(inputs)
-    if tensor.dtype != tf.string:
-        raise TypeError(
-            f"tokenize takes strings. Received: inputs with dtype {tensor.dtype.name}"
-        )
-    return tensor
-
-
-def _as_ragged_ids(ids):
-    """Returns ((B, None) int32 ragged ids, rank of the input: 1 or 2)."""
-    if isinstance(ids, tf.RaggedTensor):
-        ragged = ids
-    elif isinstance(ids, (list, tuple)) and any(isinstance(row, (list, tuple, np.ndarray)) for row in ids):
-        ragged = tf.ragged.constant([list(row) for row in ids], dtype=tf.int32, ragged_rank=1)
-    else:
-        tensor = tf.convert_to_tensor(ids)
-        if tensor.dtype == tf.float32 and tensor.shape.num_elements() == 0:
-            tensor = tf.cast(tensor, tf.int32)  # `[]` converts to float32
-        if not tensor.dtype.is_integer:
-            raise TypeError(f"detokenize takes integer ids. Received: ids with dtype {tensor.dtype.name}")
-        if tensor.shape.rank == 1:
-            return tf.RaggedTensor.from_tensor(tf.reshape(tf.cast(tensor, tf.int32), [1, -1])), 1
-        if tensor.shape.rank != 2:
-            raise ValueError(
-                f"detokenize takes ids of shape (T,) or (B, T). Received: ids with shape {tensor.shape}"
-            )
-        ragged = tf.RaggedTensor.from_tensor(tensor)
-    if ragged.shape.rank != 2:
-        raise ValueError(
-            f"detokenize takes ragged ids of shape (B, None). Received: ids with shape {ragged.shape}"
-        )
-    if not ragged.dtype.is_integer:
-        raise TypeError(f"detokenize takes integer ids. Received: ids with dtype {ragged.dtype.name}")
-    return tf.cast(ragged, tf.int32), 2
-
-
-def _short_repr(value, limit=80):
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."

@@ -8,7 +8,8 @@ a run is also:
 - the data: the position of the `tf.data` iterator (its random-number state, shuffle buffer and
   prefetched elements), so the resumed run reads the batches the lost one would have read;
 - the random generators: each Keras `SeedGenerator` (dropout's) holds its state in a variable
-  that neither `.weights.h5` nor `tf.train.Checkpoint(model=...)` saves (STACK-NOTES); they are
+  that neither `.weights.h5` nor `tf.train.Checkpoint(model=...)` saves (checked with Keras
+  3.15: a resumed run with dropout diverged); they are
   collected from every layer and checkpointed by position;
 - the step counter of the training loop.
 
