@@ -75,6 +75,18 @@ def build_parser():
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=_evaluate)
 
+    _add_generate_parser(commands)
+
+    presets = commands.add_parser("presets", help="list the named configurations")
+    presets.add_argument("--json", action="store_true", help="print each preset's full config")
+    presets.set_defaults(handler=_presets)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(commands)
+    return parser
+
+
+def _add_generate_parser(commands):
     generate = commands.add_parser("generate", help="continue prompts with a saved model")
     generate.add_argument("--model", required=True, help="a model directory")
     source = generate.add_mutually_exclusive_group(required=True)
@@ -113,14 +125,6 @@ def build_parser():
                         help="one JSON object per continuation: text, tokens, log-probability, "
                              "finish reason")
     generate.set_defaults(handler=_generate)
-
-    presets = commands.add_parser("presets", help="list the named configurations")
-    presets.add_argument("--json", action="store_true", help="print each preset's full config")
-    presets.set_defaults(handler=_presets)
-
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(commands)
-    return parser
 
 
 def _train(args):
