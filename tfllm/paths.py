@@ -2,9 +2,10 @@
 
 The `tfllm` commands call these before importing TensorFlow (2-5 s), so a mistyped `--model`,
 `--corpus` or `--tokenizer` is a one-line error at once. The loaders that read these paths
-(`tfllm.export.load_model_dir`, `tfllm.data.load_corpus`, `tfllm.tokenizers.load_tokenizer`,
-`tfllm.export.vectors_directory.load_vectors`) make the same checks with the same messages,
-for callers that skip these.
+(`tfllm.export.load_model_dir`, `tfllm.data.text_files.read_text_files` hence
+`tfllm.data.load_corpus`, `tfllm.tokenizers.load_tokenizer`,
+`tfllm.export.vectors_directory.load_vectors`) call the same checks, so a caller that skips
+them gets the same messages.
 
 Plain Python (importable anywhere, like `tfllm.config` and `tfllm.errors`).
 
@@ -27,7 +28,8 @@ from tfllm.errors import CorpusError, ModelLoadError, TokenizerError, WordVector
 MODEL_FILE = "model.keras"
 TOKENIZER_FILE = "tokenizer.json"
 VECTORS_FILE = "vectors.txt"
-# Corpus specs that are not paths: the bundled plays, and a prepared TFDS dataset.
+# Corpus specs that are not paths: the bundled plays, and a prepared TFDS dataset
+# ("tfds:NAME", "tfds:NAME/CONFIG:1.0.0").
 BUNDLED_CORPUS = "shakespeare"
 TFDS_PREFIX = "tfds:"
 
@@ -43,9 +45,15 @@ def check_corpus_path(spec):
     Specs that are not paths (see `is_corpus_path`) pass; what the files hold is checked when
     they are read.
     """
-    if not is_corpus_path(spec):
-        return spec
-    path = Path(spec).expanduser()
+    if is_corpus_path(spec):
+        check_text_files_path(spec)
+    return spec
+
+
+def check_text_files_path(path):
+    """Raises `CorpusError` unless `path` exists and, if a folder, holds a .txt file (at any
+    depth); returns it as a `Path`, with `~` expanded."""
+    path = Path(path).expanduser()
     if not path.exists():
         raise CorpusError(
             f"Corpus path {str(path)!r} does not exist. Give a UTF-8 .txt file, a folder of .txt "
@@ -56,7 +64,7 @@ def check_corpus_path(spec):
             f"The corpus folder {str(path)!r} has no .txt files (searched recursively). "
             f"Received: corpus={str(path)!r}"
         )
-    return spec
+    return path
 
 
 def check_model_dir(path):

@@ -61,3 +61,43 @@ def test_without_byte_fallback_unknown_characters_are_unk(training_text):
 def test_vocabulary_too_small_for_the_characters(training_text):
     with pytest.raises(TokenizerError, match="too small.*need"):
         SentencePieceBpeTokenizer.from_texts([training_text], vocabulary_size=270)
+
+
+# Loads a saved SentencePiece tokenizer (argv[1]) and trains one, then trains another with
+# TFLLM_DEBUG=1; TensorFlow's own start-up lines are hidden first, as the CLI hides them.
+_NATIVE_LOG_SCRIPT = """
+import os, sys
+from tfllm.native_stderr import native_stderr_hidden
+with native_stderr_hidden():
+    import tensorflow as tf
+    import tensorflow_text
+    tf.config.list_physical_devices()
+from tfllm.tokenizers import SentencePieceBpeTokenizer, SentencePieceUnigramTokenizer, load_tokenizer
+texts = ["To be, or not to be: that is the question:", "Whether 'tis nobler in the mind",
+         "to suffer the slings and arrows of outrageous fortune,"] * 10
+print(load_tokenizer(sys.argv[1]).encode("Fair is foul"))
+print(SentencePieceUnigramTokenizer.from_texts(texts, vocabulary_size=290).encode("to be"))
+sys.stderr.flush()
+os.write(2, b"--- TFLLM_DEBUG=1\\n")
+os.environ["TFLLM_DEBUG"] = "1"
+print(SentencePieceBpeTokenizer.from_texts(texts, vocabulary_size=290).encode("to be"))
+"""
+
+
+def test_native_log_line_is_hidden_unless_debugging(trained_tokenizers, tmp_path):
+    # tf-text logs "normalizer.cc(51) LOG(INFO) ..." from C++ on fd 2 for each new model, which
+    # in-process capture cannot see: run a fresh process, as a user of the library would.
+    import os
+    import subprocess
+    import sys
+
+    trained_tokenizers["sentencepiece-bpe"].save(tmp_path)
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("TFLLM_DEBUG", "TF_CPP_MIN_LOG_LEVEL")}
+    result = subprocess.run([sys.executable, "-c", _NATIVE_LOG_SCRIPT, str(tmp_path)],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 3, result.stdout
+    quiet, marker, debug = result.stderr.partition("--- TFLLM_DEBUG=1\n")
+    assert marker and quiet == "", result.stderr
+    assert "normalizer.cc" in debug, result.stderr

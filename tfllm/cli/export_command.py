@@ -3,7 +3,7 @@
 import sys
 
 from tfllm.cli.argument_types import non_negative_float, non_negative_int, positive_int
-from tfllm.cli.tensorflow_startup import import_tensorflow, native_stderr_hidden
+from tfllm.cli.tensorflow_startup import import_tensorflow
 
 
 def register(commands):
@@ -42,8 +42,7 @@ def _export(args):
     import_tensorflow()
     from tfllm.export import export_serving, load_model_dir
 
-    with native_stderr_hidden():  # tf-text's SentencePiece logs a line when a model loads
-        loaded = load_model_dir(args.model)
+    loaded = load_model_dir(args.model)
     output = Path(args.output) if args.output else Path(args.model) / "serving"
     defaults = {
         "max_new_tokens": args.max_new_tokens,

@@ -13,7 +13,7 @@ import json
 import sys
 
 from tfllm.cli.argument_types import non_negative_float, non_negative_int, positive_int
-from tfllm.cli.tensorflow_startup import debug_enabled, import_tensorflow, native_stderr_hidden
+from tfllm.cli.tensorflow_startup import debug_enabled, import_tensorflow
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -171,10 +171,9 @@ def _evaluate(args):
     import_tensorflow()
     from tfllm.experiments import evaluate_model_dir
 
-    with native_stderr_hidden():  # tf-text's SentencePiece logs a line when a model loads
-        result = evaluate_model_dir(
-            args.model, corpus=args.corpus, split=args.split, encoding_errors=args.encoding_errors
-        )
+    result = evaluate_model_dir(
+        args.model, corpus=args.corpus, split=args.split, encoding_errors=args.encoding_errors
+    )
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
@@ -227,8 +226,7 @@ def _generate(args):
     from tfllm.export import load_model_dir
     from tfllm.generation import generate
 
-    with native_stderr_hidden():  # tf-text's SentencePiece logs a line when a model loads
-        loaded = load_model_dir(args.model)
+    loaded = load_model_dir(args.model)
     tokenizer = loaded.tokenizer
     limit = loaded.model.max_cache_length
     for prompt in prompts:

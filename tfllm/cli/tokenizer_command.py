@@ -10,7 +10,7 @@ import json
 import sys
 
 from tfllm.cli.argument_types import positive_int
-from tfllm.cli.tensorflow_startup import import_tensorflow, native_stderr_hidden
+from tfllm.cli.tensorflow_startup import import_tensorflow
 from tfllm.paths import TOKENIZER_FILE, check_corpus_path, check_tokenizer_dir
 
 SPLITS = ("train", "validation", "test")
@@ -71,11 +71,10 @@ def _train(args):
     corpus = load_corpus(args.corpus, encoding_errors=args.encoding_errors)
     texts = [document.text for document in corpus.train]
     started = time.perf_counter()
-    with native_stderr_hidden():  # tf-text's SentencePiece logs a line when a model loads
-        tokenizer = build_tokenizer(
-            args.kind, texts, vocabulary_size=args.vocab_size, min_frequency=args.min_frequency,
-            lowercase=args.lowercase,
-        )
+    tokenizer = build_tokenizer(
+        args.kind, texts, vocabulary_size=args.vocab_size, min_frequency=args.min_frequency,
+        lowercase=args.lowercase,
+    )
     seconds = time.perf_counter() - started
     tokenizer.save(output)
     print(f"Trained a {tokenizer.kind} tokenizer on the train split of {corpus.name} "
@@ -93,8 +92,7 @@ def _stats(args):
     from tfllm.data import load_corpus
     from tfllm.tokenizers import load_tokenizer, tokenizer_stats
 
-    with native_stderr_hidden():  # tf-text's SentencePiece logs a line when a model loads
-        tokenizer = load_tokenizer(args.tokenizer)
+    tokenizer = load_tokenizer(args.tokenizer)
     corpus = load_corpus(args.corpus, encoding_errors=args.encoding_errors)
     stats = tokenizer_stats(tokenizer, corpus.split_text(args.split), top=args.top)
     stats = {"tokenizer": str(args.tokenizer), "corpus": corpus.name, "split": args.split, **stats}

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 from tfllm.data.document import Document
 from tfllm.data.shakespeare import split_plays
-from tfllm.data.tfds_corpus import TFDS_PREFIX, read_tfds_documents
+from tfllm.data.tfds_corpus import read_tfds_documents
+from tfllm.paths import TFDS_PREFIX
 from tfllm.data.text_files import read_text_files
 from tfllm.errors import CorpusError
 

@@ -24,10 +24,10 @@ Example:
 """
 
 import logging
-from pathlib import Path
 
 from tfllm.data.document import Document
 from tfllm.errors import CorpusError
+from tfllm.paths import check_text_files_path
 
 ENCODING_ERRORS = ("strict", "replace", "skip")
 
@@ -48,19 +48,9 @@ def read_text_files(path, encoding_errors="strict"):
         is the path relative to the folder (or the file name).
     """
     check_encoding_errors(encoding_errors)
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise CorpusError(
-            f"Corpus path {str(path)!r} does not exist. Give a UTF-8 .txt file, a folder of .txt "
-            f"files, or 'shakespeare' for the bundled plays. Received: corpus={str(path)!r}"
-        )
+    path = check_text_files_path(path)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*.txt") if p.is_file())
-        if not files:
-            raise CorpusError(
-                f"The corpus folder {str(path)!r} has no .txt files (searched recursively). "
-                f"Received: corpus={str(path)!r}"
-            )
         names = [p.relative_to(path).as_posix() for p in files]
     else:
         files, names = [path], [path.name]

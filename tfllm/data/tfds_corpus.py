@@ -36,9 +36,7 @@ import os
 from tfllm.data.document import Document
 from tfllm.data.text_files import check_encoding_errors, decode_text
 from tfllm.errors import CorpusError
-
-# A corpus spec that starts with this names a TFDS dataset: "tfds:NAME", "tfds:NAME/CONFIG:1.0.0".
-TFDS_PREFIX = "tfds:"
+from tfllm.paths import TFDS_PREFIX
 # Examples decoded per tf.data batch while reading.
 _READ_BATCH = 256
 

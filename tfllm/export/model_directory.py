@@ -26,7 +26,6 @@ Example:
 import dataclasses
 import json
 import shutil
-import zipfile
 from pathlib import Path
 
 import keras
@@ -36,9 +35,9 @@ from tfllm import models as _models  # noqa: F401  (registers tfllm layers/model
 from tfllm.config import RunConfig
 from tfllm.errors import ModelLoadError, TfllmError, TokenizerError
 from tfllm.export.staged_directory import staged_directory
+from tfllm.paths import MODEL_FILE, check_model_dir
 from tfllm.tokenizers import load_tokenizer
 
-MODEL_FILE = "model.keras"
 FORMAT_VERSION = 1
 
 
@@ -122,28 +121,8 @@ def load_model_dir(path):
     metadata) or `TokenizerError` (a tokenizer that is not the one the model was trained with),
     each with a one-line message that says what to do.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ModelLoadError(
-            f"No model directory at {path}. Train one with `tfllm train --preset NAME` (it is "
-            f"written to saved_models/NAME). Received: --model {str(path)!r}"
-        )
-    if not path.is_dir():
-        raise ModelLoadError(
-            f"--model must be a model directory (with {MODEL_FILE}, tokenizer/, config.json), "
-            f"not a file. Received: --model {str(path)!r}"
-        )
+    path = check_model_dir(path)
     model_file = path / MODEL_FILE
-    if not model_file.exists():
-        raise ModelLoadError(
-            f"{path} has no {MODEL_FILE}, so it is not a tfllm model directory (expected "
-            f"{MODEL_FILE}, tokenizer/, config.json). Received: --model {str(path)!r}"
-        )
-    if not zipfile.is_zipfile(model_file):
-        raise ModelLoadError(
-            f"{model_file} is corrupt (not a Keras zip archive). Retrain or restore it from a "
-            f"backup. Received: --model {str(path)!r}"
-        )
     config = _read_config(path)
     manifest = _read_json(path / "tfllm.json", path)
     metrics = _read_json(path / "metrics.json", path) if (path / "metrics.json").exists() else {}

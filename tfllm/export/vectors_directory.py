@@ -31,11 +31,11 @@ Example:
 import json
 from pathlib import Path
 
-from tfllm.data import WordVectorsError, read_word_vectors, write_word_vectors
+from tfllm.data import read_word_vectors, write_word_vectors
 from tfllm.export.embedding_projector import export_projector
 from tfllm.export.staged_directory import staged_directory
+from tfllm.paths import VECTORS_FILE, check_vectors_path
 
-VECTORS_FILE = "vectors.txt"
 VOCABULARY_FILE = "vocabulary.tsv"
 METADATA_FILE = "metadata.json"
 TOKENIZER_DIR = "tokenizer"
@@ -73,17 +73,7 @@ def save_vectors_dir(path, vectors, *, counts=None, tokenizer=None, metadata=Non
 
 def load_vectors(path, *, format="auto"):
     """Reads word vectors from a vectors directory (its vectors.txt) or a GloVe/word2vec file."""
-    path = Path(path)
+    path = check_vectors_path(path)
     if path.is_dir():
-        if not (path / VECTORS_FILE).is_file():
-            raise WordVectorsError(
-                f"{path} has no {VECTORS_FILE}: give a directory written by `tfllm embeddings "
-                f"train` or a GloVe/word2vec text file. Received: --vectors {str(path)!r}"
-            )
         path = path / VECTORS_FILE
-    elif not path.exists():
-        raise WordVectorsError(
-            f"No vectors at {path}: give a directory written by `tfllm embeddings train` or a "
-            f"GloVe/word2vec text file. Received: --vectors {str(path)!r}"
-        )
     return read_word_vectors(path, format=format)

@@ -6,7 +6,8 @@ Models know nothing of sampling: they expose the step-with-cache protocol
 
 from tfllm.generation.beam_search import beam_search
 from tfllm.generation.cached_decoder import CachedDecoder, DecodeSpec, default_controls
-from tfllm.generation.generate import Generation, encode_prompt, generate, get_decoder
+from tfllm.generation.generate import Generation, generate, get_decoder
+from tfllm.generation.prompt_utils import encode_prompt
 from tfllm.generation.logit_processors import (
     apply_presence_penalty,
     apply_repetition_penalty,

@@ -48,7 +48,6 @@ from tfllm.generation.cached_decoder import (
 from tfllm.generation.prompt_utils import (
     bucket,
     encode_phrases,
-    encode_prompt,  # noqa: F401 (re-exported: tfllm.generation imports it from here)
     left_padded,
     prompt_rows,
 )

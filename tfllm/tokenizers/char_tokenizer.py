@@ -15,7 +15,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfllm.errors import CorpusError
-from tfllm.tokenizers.tokenizer import REPLACEMENT_CHARACTER, Tokenizer, _short_repr
+from tfllm.tokenizers.tokenizer import REPLACEMENT_CHARACTER, Tokenizer
+from tfllm.tokenizers.tokenizer_inputs import short_repr
 from tfllm.validation import check_positive_int
 
 SPECIAL_TOKENS = ("<pad>", "<unk>", "<bos>", "<eos>", "<mask>")
@@ -95,7 +96,7 @@ class CharTokenizer(Tokenizer):
         for text in texts:
             if not isinstance(text, str):
                 raise TypeError(
-                    f"from_texts takes strings. Received: an item {_short_repr(text)} of type "
+                    f"from_texts takes strings. Received: an item {short_repr(text)} of type "
                     f"{type(text).__name__}"
                 )
             counts.update(text)

@@ -4,7 +4,8 @@ Learning is the `sentencepiece` package's trainer, fed the training lines from a
 and writing the model proto to memory (no files). Running is tf-text's `SentencepieceTokenizer`
 on that proto (a resource: it travels into tf.data and into an exported SavedModel). The proto
 is stored base64-encoded in `tokenizer.json`, next to the piece list it defines, and both are
-covered by the fingerprint.
+covered by the fingerprint. tf-text logs `normalizer.cc(51) LOG(INFO) ...` from C++ on stderr
+when it loads a model; that line is hidden (`tfllm.native_stderr`) unless `TFLLM_DEBUG=1`.
 
 The trainer settings make the tokenizer lossless on any text except U+2581 ("▁", SentencePiece's
 own space mark, which comes back as a space):
@@ -33,6 +34,7 @@ import tensorflow_text as tf_text
 from tensorflow_text.python.ops import sentencepiece_tokenizer as tf_text_sentencepiece
 
 from tfllm.errors import TokenizerError
+from tfllm.native_stderr import native_stderr_hidden
 from tfllm.tokenizers.tokenizer import Tokenizer
 from tfllm.tokenizers.tokenizer_utils import (
     SPECIAL_TOKENS,
@@ -61,8 +63,11 @@ class _SharedModelResource(tf_text_sentencepiece._SentencepieceModelResource):
         super().__init__(model, name=None)
 
     def _create_resource(self):
-        return tf_text_sentencepiece.gen_sentencepiece_tokenizer.sentencepiece_op(
-            model=self._model, shared_name=self._shared_name)
+        # Loading a model logs "normalizer.cc(51) LOG(INFO) ..." from C++ on fd 2, which would
+        # make a command's one-line error two lines; TFLLM_DEBUG=1 shows it.
+        with native_stderr_hidden():
+            return tf_text_sentencepiece.gen_sentencepiece_tokenizer.sentencepiece_op(
+                model=self._model, shared_name=self._shared_name)
 
 
 class _SentencepieceRuntime(tf_text.SentencepieceTokenizer):

@@ -30,11 +30,11 @@ import tensorflow as tf
 
 from tfllm.atomic_files import write_text_atomically
 from tfllm.errors import TokenizerError
+from tfllm.paths import TOKENIZER_FILE, check_tokenizer_dir
 from tfllm.tokenizers.tokenizer_inputs import as_ragged_ids, as_string_tensor
-from tfllm.tokenizers.tokenizer_inputs import short_repr as _short_repr
+from tfllm.tokenizers.tokenizer_inputs import short_repr
 
 FORMAT_VERSION = 1
-TOKENIZER_FILE = "tokenizer.json"
 SPECIAL_NAMES = ("pad", "unk", "bos", "eos", "mask")
 # tokenizer.json fields every kind has; any other field is a subclass's `_extra_config`.
 _BASE_FIELDS = ("format_version", "kind", "vocabulary", "special_ids", "fingerprint")
@@ -98,14 +98,14 @@ class Tokenizer(tf.Module, abc.ABC):
         if isinstance(vocabulary, str) or not all(isinstance(token, str) for token in vocabulary):
             raise ValueError(
                 "vocabulary must be a list of token strings (index = id). "
-                f"Received: vocabulary={_short_repr(vocabulary)}"
+                f"Received: vocabulary={short_repr(vocabulary)}"
             )
         vocabulary = tuple(vocabulary)
         duplicates = sorted(t for t, n in collections.Counter(vocabulary).items() if n > 1)
         if duplicates:
             raise ValueError(
                 f"vocabulary has duplicate tokens {duplicates[:10]}: each token needs one id. "
-                f"Received: vocabulary={_short_repr(vocabulary)}"
+                f"Received: vocabulary={short_repr(vocabulary)}"
             )
         special_ids = {"pad": pad_id, "unk": unk_id, "bos": bos_id, "eos": eos_id, "mask": mask_id}
         for special, value in special_ids.items():
@@ -217,7 +217,7 @@ class Tokenizer(tf.Module, abc.ABC):
     def encode(self, text):
         """`str` -> list of int ids."""
         if not isinstance(text, str):
-            raise TypeError(f"encode takes a str. Received: text={_short_repr(text)}")
+            raise TypeError(f"encode takes a str. Received: text={short_repr(text)}")
         return self.tokenize(text).numpy().tolist()
 
     def decode(self, ids):
@@ -279,18 +279,7 @@ def read_tokenizer_file(directory, kind=None):
     fields, an unknown kind or format version, contents that do not fit the kind the file
     names, a kind other than `kind` (when given), and a fingerprint that does not match.
     """
-    directory = Path(directory)
-    path = directory / TOKENIZER_FILE
-    if not directory.is_dir():
-        raise TokenizerError(
-            f"No tokenizer directory at {directory} (expected a folder with {TOKENIZER_FILE}, "
-            f"written by Tokenizer.save). Received: directory={str(directory)!r}"
-        )
-    if not path.is_file():
-        raise TokenizerError(
-            f"{directory} has no {TOKENIZER_FILE}: it is not a saved tokenizer. "
-            f"Received: directory={str(directory)!r}"
-        )
+    path = check_tokenizer_dir(directory) / TOKENIZER_FILE
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
