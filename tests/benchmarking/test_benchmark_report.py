@@ -43,7 +43,10 @@ def test_run_benchmark_reports_the_config_and_the_baby_gpt():
     for result in report["results"]:
         assert result["tokens_per_second"] > 0
         assert result["peak_flops_per_second"] == report["matmul_peak"]["float32"]["flops_per_second"]
-        assert 0 < result["mfu"] <= 1.5
+        # The peak here is measured on 32 x 32 and 64 x 64 products, far below what the models'
+        # matmuls reach, so MFU may exceed 1: check the ratio, not a physical bound.
+        assert result["mfu"] == pytest.approx(
+            result["achieved_flops_per_second"] / result["peak_flops_per_second"])
 
 
 def test_run_benchmark_checks_its_arguments_before_measuring():

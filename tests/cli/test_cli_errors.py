@@ -148,6 +148,7 @@ TENSORFLOW_CASES = {
     "SentencePiece tokenizer on an empty corpus": ["empty"],
     "SentencePiece model with top-p above 1": ["top_p"],
     "SentencePiece model on an empty corpus": ["empty"],
+    "GPU strategy without a GPU": ["train.strategy=gpu needs a GPU"],
 }
 
 
@@ -215,6 +216,7 @@ def tensorflow_errors(tmp_path_factory, untrained_model_dir, make_untrained_mode
         "SentencePiece model with top-p above 1": generate(root / "spm_model", "--top-p", "1.5"),
         "SentencePiece model on an empty corpus": [
             "evaluate", "--model", root / "spm_model", "--corpus", root / "empty.txt"],
+        "GPU strategy without a GPU": train("gpu", "--corpus", macbeth, "--strategy", "gpu"),
     }
     assert list(argvs) == list(TENSORFLOW_CASES)
     return root, run_cli_cases(argvs)

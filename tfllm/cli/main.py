@@ -10,6 +10,7 @@ to see the traceback and TensorFlow's own start-up logs instead.
 import argparse
 import importlib
 import json
+import os
 import sys
 
 from tfllm.cli.argument_types import non_negative_float, non_negative_int, positive_int
@@ -17,6 +18,7 @@ from tfllm.cli.tensorflow_startup import debug_enabled, import_tensorflow
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed writer
 
 # Commands that live in their own module: each defines `register(commands)`, which adds its
 # sub-parser(s) to the `commands` sub-parsers action and sets `handler` defaults. Keep these
@@ -324,6 +326,11 @@ def main(argv=None):
         hint = " Run the same command again to resume from the last checkpoint." if args.command == "train" else ""
         print(f"\ntfllm {args.command}: interrupted.{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`tfllm presets --json | head`): stop quietly, as Unix tools do;
+        # stdout points at /dev/null so Python's exit-time flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":
