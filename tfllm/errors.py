@@ -29,6 +29,11 @@ class TrainingError(TfllmError):
     """A run that cannot go on: a loss that became NaN or infinite (the last good checkpoint is kept)."""
 
 
+class OutputPathError(TfllmError):
+    """An output path that tfllm may not write: it holds files tfllm did not write, is a file
+    without --overwrite, holds or lies inside a protected directory, or cannot be written."""
+
+
 class GenerationError(TfllmError):
     """Invalid generation arguments (prompt, lengths, sampling parameters)."""
 

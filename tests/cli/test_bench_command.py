@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from cli_process import assert_one_line_error, run_cli as run_cli_process
 
 from tfllm.cli.main import main
 from tfllm.models import build_model
@@ -29,13 +30,6 @@ def run_cli(capsys, *argv):
     return code, captured.out, captured.err
 
 
-def one_line_error(code, err):
-    assert code == 2, err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
-
-
 def test_json_report_for_the_smoke_preset(capsys):
     code, out, _ = run_cli(capsys, "bench", "--preset", "smoke", "--no-baby", "--json", *FAST)
     assert code == 0
@@ -50,14 +44,18 @@ def test_json_report_for_the_smoke_preset(capsys):
     assert result["batch_size"] == smoke.train.batch_size
     assert result["jit_compile"] is False  # the smoke preset's own choice
     assert result["tokens_per_second"] > 0 and result["step_seconds"] > 0
-    assert 0 < result["mfu"] <= 1.5
+    # The peak is measured on 32 x 32 and 64 x 64 products only: check the ratio, not a bound.
+    assert result["mfu"] == pytest.approx(
+        result["achieved_flops_per_second"] / result["peak_flops_per_second"])
 
 
-def test_text_report_names_every_figure_and_the_baby_gpt(capsys):
-    code, out, _ = run_cli(capsys, "bench", "--preset", "smoke", "--jit", "off", *FAST)
+def test_text_report_names_every_figure(capsys):
+    # The baby GPT's figures are the same code path (tests/benchmarking/test_benchmark_report.py
+    # measures it): --no-baby keeps this test to one small model.
+    code, out, _ = run_cli(capsys, "bench", "--preset", "smoke", "--jit", "off", "--no-baby", *FAST)
     assert code == 0
     assert out.startswith("matmul peak") and "float32" in out and "bfloat16" in out
-    for fragment in ("smoke: GPT", "baby: GPT", "parameters", "batch 12 x 64", "tokens/s",
+    for fragment in ("smoke: GPT", "parameters", "batch 32 x 32", "tokens/s",
                      "step time", "MFU", "peak memory", "host peak RSS", "CPU cores used"):
         assert fragment in out, fragment
 
@@ -72,29 +70,18 @@ def test_options_reach_the_measurement(capsys):
     assert (result["batch_size"], result["micro_batch_size"], result["grad_accum_steps"]) == (8, 4, 2)
 
 
-def test_unknown_preset_is_one_line(capsys):
-    code, _, err = run_cli(capsys, "bench", "--preset", "shakespear", *FAST)
-    line = one_line_error(code, err)
-    assert "Unknown preset 'shakespear'" in line and "smoke" in line
-
-
-def test_batch_that_accumulation_cannot_split_is_one_line(capsys):
-    code, _, err = run_cli(capsys, "bench", "--preset", "smoke", "--grad-accum-steps", "3", *FAST)
-    line = one_line_error(code, err)
-    assert "train.batch_size=32" in line and "train.grad_accum_steps=3" in line
-
-
-@pytest.mark.parametrize("argv, fragment", [
-    (["--steps", "0"], "--steps"),
-    (["--jit", "maybe"], "--jit"),
-    (["--precision", "float64"], "--precision"),
-    (["--matmul-sizes", "512,big"], "--matmul-sizes"),
+@pytest.mark.parametrize("argv, fragments", [
+    (["--preset", "shakespear"], ["Unknown preset 'shakespear'", "smoke"]),
+    (["--preset", "smoke", "--grad-accum-steps", "3"],
+     ["train.batch_size=32", "train.grad_accum_steps=3"]),
+    (["--steps", "0"], ["--steps"]),
+    (["--jit", "maybe"], ["--jit"]),
+    (["--precision", "float64"], ["--precision"]),
+    (["--matmul-sizes", "512,big"], ["--matmul-sizes"]),
 ])
-def test_bad_arguments_exit_2_with_one_line(argv, fragment):
-    result = subprocess.run([sys.executable, "-m", "tfllm", "bench", *argv],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2
-    assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr
+def test_bad_arguments_exit_2_with_one_line(argv, fragments):
+    # All found before TensorFlow is imported: each subprocess takes well under a second.
+    assert_one_line_error(run_cli_process("bench", *FAST, *argv), *fragments)
 
 
 def test_registering_the_command_does_not_import_tensorflow():

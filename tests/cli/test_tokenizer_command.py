@@ -66,11 +66,15 @@ def test_train_then_stats(capsys, tmp_path, corpus_file, kind, size):
         assert label in out
 
 
-def test_existing_output_needs_overwrite(capsys, tmp_path, corpus_file):
-    args = ["tokenizer", "train", "--kind", "byte", "--output", tmp_path, "--corpus", corpus_file]
+def test_running_twice_replaces_the_tokenizer_it_wrote(capsys, tmp_path, corpus_file):
+    # What else --output may hold is tested in test_output_paths.py.
+    output = tmp_path / "tok"
+    args = ["tokenizer", "train", "--kind", "byte", "--output", output, "--corpus", corpus_file]
     assert run_cli(capsys, *args)[0] == 0
-    assert_one_line_error(run_cli_process(*args), "already holds a tokenizer", "--overwrite")
-    assert run_cli(capsys, *args, "--overwrite")[0] == 0
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert f"Note: replacing the tokenizer directory tfllm wrote earlier at {output}." in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tok"]
 
 
 def test_bad_input_found_before_tensorflow(tmp_path):

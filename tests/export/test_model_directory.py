@@ -107,3 +107,37 @@ def test_a_model_directory_with_a_config_from_before_model_configs_still_loads(t
     assert loaded.config.model.config["num_heads"] == 2
     ids = np.ones((1, 4), dtype="int32")
     np.testing.assert_allclose(loaded.model(ids), model(ids), atol=1e-6)
+
+
+def test_saving_never_replaces_a_folder_of_other_files_or_a_protected_path(tmp_path):
+    from tfllm.export import OutputPathError
+
+    important = tmp_path / "important"
+    important.mkdir()
+    (important / "precious.txt").write_text("x")
+    with pytest.raises(OutputPathError, match="did not write"):
+        save_model_dir(important, tiny_gpt(), TOKENIZER, RunConfig(), overwrite=True)
+    with pytest.raises(OutputPathError, match="lies inside .*even with --overwrite"):
+        save_model_dir(important / "m", tiny_gpt(), TOKENIZER, RunConfig(), protect=(important,))
+    assert sorted(p.name for p in important.iterdir()) == ["precious.txt"]
+
+    notes = tmp_path / "notes"
+    notes.write_text("x")
+    with pytest.raises(OutputPathError, match="is a file"):
+        save_model_dir(notes, tiny_gpt(), TOKENIZER, RunConfig())
+    save_model_dir(notes, tiny_gpt(), TOKENIZER, RunConfig(), overwrite=True)
+    assert (notes / "model.keras").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["important", "notes"]
+
+
+def test_saving_vectors_follows_the_same_rules(tmp_path):
+    from tfllm.data import WordVectors
+    from tfllm.export import OutputPathError, save_vectors_dir
+
+    vectors = WordVectors(["day", "night"], np.eye(2))
+    model = save_model_dir(tmp_path / "m", tiny_gpt(), TOKENIZER, RunConfig())
+    with pytest.raises(OutputPathError, match="holds a model directory .* not a vectors directory"):
+        save_vectors_dir(model, vectors)
+    save_vectors_dir(tmp_path / "v", vectors)
+    save_vectors_dir(tmp_path / "v", vectors)  # its own kind: replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "v"]

@@ -54,17 +54,23 @@ def test_export_reloads_in_a_fresh_process_and_matches_greedy_generate(smoke_run
     assert result["greedy"] == expected
     assert all(0 < n <= 40 for n in result["num_tokens"])
     assert len(result["default"]) == 1 and result["default"][0]
+    marker = json.loads((output / "tfllm_serving.json").read_text())
+    assert marker["tokenizer_fingerprint"] == loaded.tokenizer.fingerprint
+    assert marker["defaults"]["max_new_tokens"] == 25
 
 
-def test_export_refuses_to_overwrite_without_the_flag(smoke_run, tmp_path, capsys):
+def test_export_never_replaces_a_folder_of_the_users_files(smoke_run, tmp_path, capsys):
     model_dir, _, _ = smoke_run
     output = tmp_path / "serving"
     output.mkdir()
     (output / "keep.txt").write_text("mine")
-    code = main(["export", "--model", str(model_dir), "--output", str(output)])
-    err = capsys.readouterr().err
-    assert code == 2 and "already exists" in err and len(err.strip().splitlines()) == 1
+    for flags in ([], ["--overwrite"]):
+        code = main(["export", "--model", str(model_dir), "--output", str(output), *flags])
+        err = capsys.readouterr().err
+        assert code == 2 and len(err.strip().splitlines()) == 1
+        assert "did not write (keep.txt)" in err
     assert (output / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["serving"]
 
 
 def test_lstm_export_matches_the_python_path(tmp_path):

@@ -35,6 +35,9 @@ def register(commands):
                        help="skip-gram with negative sampling (default)")
     train.add_argument("--output", required=True,
                        help="the vectors directory to write, e.g. saved_models/w2v")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace a file or another kind of tfllm directory at --output "
+                            "(a vectors directory tfllm wrote is replaced without it)")
     train.add_argument("--corpus", default="shakespeare",
                        help="'shakespeare' (the bundled plays, default), a UTF-8 .txt file or a folder")
     train.add_argument("--encoding-errors", choices=("strict", "replace", "skip"), default="strict")
@@ -84,7 +87,10 @@ def _vectors_arguments(parser):
 
 
 def _train(args):
+    from tfllm.export.output_guard import check_output_dir
+
     check_corpus_path(args.corpus)
+    check_output_dir(args.output, overwrite=args.overwrite, kind="vectors")  # before TensorFlow
     import_tensorflow()
     import dataclasses
 
@@ -110,6 +116,7 @@ def _train(args):
         output_dir=args.output,
         settings=settings,
         encoding_errors=args.encoding_errors,
+        overwrite=args.overwrite,
         verbose=0 if args.quiet else "auto",
     )
     from tfllm.data.word_vector_queries import nearest_neighbours

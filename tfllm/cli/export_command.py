@@ -11,9 +11,13 @@ def register(commands):
         "export", help="write a SavedModel whose `generate` maps strings to strings"
     )
     export.add_argument("--model", required=True, help="a model directory")
-    export.add_argument("--output", help="the SavedModel directory (default MODEL/serving)")
+    export.add_argument("--output",
+                        help="the SavedModel directory (default MODEL/serving); not the model "
+                             "directory, nor inside it other than MODEL/serving. A serving export "
+                             "tfllm wrote there is replaced")
     export.add_argument("--overwrite", action="store_true",
-                        help="replace an existing output directory (once the new one is written)")
+                        help="also replace a file or another kind of tfllm directory at --output "
+                             "(once the new one is written); a folder of your own files never is")
     export.add_argument("--max-new-tokens", type=positive_int, default=200,
                         help="default length of the `generate(prompts)` endpoint")
     export.add_argument("--temperature", type=non_negative_float, default=0.8,
@@ -26,9 +30,11 @@ def register(commands):
 
 
 def _export(args):
+    import os
     from pathlib import Path
 
     from tfllm.errors import TfllmError
+    from tfllm.export.output_guard import check_output_dir
     from tfllm.paths import check_model_dir
 
     if not 0.0 < args.top_p <= 1.0:
@@ -39,11 +45,17 @@ def _export(args):
             f"{args.repetition_penalty}"
         )
     check_model_dir(args.model)
+    output = Path(args.output) if args.output else Path(args.model) / "serving"
+    # MODEL/serving is where tfllm puts the export; anywhere else in or around MODEL is refused.
+    default = Path(os.path.realpath(Path(args.model) / "serving"))
+    protect = () if Path(os.path.realpath(output)) == default else (args.model,)
+    note = check_output_dir(output, overwrite=args.overwrite, protect=protect, kind="serving")
+    if note:
+        print(f"Note: {note}.", flush=True)
     import_tensorflow()
     from tfllm.export import export_serving, load_model_dir
 
     loaded = load_model_dir(args.model)
-    output = Path(args.output) if args.output else Path(args.model) / "serving"
     defaults = {
         "max_new_tokens": args.max_new_tokens,
         "temperature": args.temperature,
@@ -53,7 +65,7 @@ def _export(args):
         "seed": args.seed,
     }
     export_serving(loaded.model, loaded.tokenizer, output, defaults=defaults,
-                   overwrite=args.overwrite)
+                   overwrite=args.overwrite, protect=protect)
     print(f"Wrote {output}: load it with tf.saved_model.load (import tensorflow_text first) and "
           f"call .generate(tf.constant([...])) or .generate_with_options(...).", file=sys.stdout)
     return 0

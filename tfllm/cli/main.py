@@ -54,8 +54,15 @@ def build_parser():
                             "them with U+FFFD, or skip the lines that hold them")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value, e.g. --set train.steps=500 (repeatable)")
-    train.add_argument("--run-dir", help="logs and checkpoints (default runs/NAME); re-use to resume")
-    train.add_argument("--output", help="final model directory (default saved_models/NAME)")
+    train.add_argument("--run-dir",
+                       help="logs and checkpoints (default runs/NAME); re-use to resume. One job "
+                            "at a time; a completed run in it is moved aside to "
+                            "NAME.previous-TIME (see docs/files-and-runs.md)")
+    train.add_argument("--output",
+                       help="final model directory (default saved_models/NAME); a model "
+                            "directory tfllm wrote there is replaced, other files never")
+    train.add_argument("--overwrite", action="store_true",
+                       help="let --output replace a file or another kind of tfllm directory")
     train.add_argument("--quiet", action="store_true", help="one line per evaluation, no progress bar")
     train.add_argument("--strategy", choices=("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu"),
                        help="tf.distribute strategy (sets train.strategy; default: the preset's, "
@@ -93,8 +100,12 @@ def _add_generate_parser(commands):
     generate.add_argument("--model", required=True, help="a model directory")
     source = generate.add_mutually_exclusive_group(required=True)
     source.add_argument("--prompt", help="the text to continue (\\n and \\t are understood)")
-    source.add_argument("--prompt-file", help="a UTF-8 file with one prompt per line")
-    generate.add_argument("--max-new-tokens", type=positive_int, default=300)
+    source.add_argument("--prompt-file",
+                        help="a UTF-8 file with one prompt per line (at most 16 MB and 1,024 "
+                             "prompts; see docs/generation.md, Limits)")
+    generate.add_argument("--max-new-tokens", type=positive_int, default=300,
+                          help="the most tokens generated after each prompt (default 300, at "
+                               "most 65,536)")
     generate.add_argument("--min-new-tokens", type=non_negative_int, default=0,
                           help="no stop sequence or end id ends a prompt before this many")
     generate.add_argument("--temperature", type=non_negative_float, default=0.8,
@@ -115,7 +126,9 @@ def _add_generate_parser(commands):
     generate.add_argument("--stop", action="append", default=[], metavar="TEXT",
                           help="end a continuation at this text, e.g. --stop '\\n\\n' "
                                "(repeatable; the stop text is not printed)")
-    generate.add_argument("--num-return-sequences", type=positive_int, default=1)
+    generate.add_argument("--num-return-sequences", type=positive_int, default=1,
+                          help="continuations per prompt; prompts x sequences (or x beams) "
+                               "at most 1,024 rows")
     generate.add_argument("--num-beams", type=positive_int, default=1,
                           help="> 1: beam search (deterministic; ignores temperature/top-k/top-p)")
     generate.add_argument("--length-penalty", type=float, default=1.0,
@@ -144,6 +157,7 @@ def _train(args):
         overrides.append(f"train.strategy={args.strategy}")
     config = apply_overrides(config, overrides)
     check_corpus_path(config.data.corpus)
+    run_dir, output_dir = _check_train_paths(args, config)
 
     import_tensorflow()
     import dataclasses
@@ -152,16 +166,41 @@ def _train(args):
 
     # A bad model argument fails now, before the corpus is read and a tokenizer learned.
     config = dataclasses.replace(config, model=check_model_config(config.model))
+    from tfllm.errors import ConfigError
+    from tfllm.limits import check_training_sizes
+
+    # Context, tokens and attention scores per batch within tfllm's limits, before any allocation.
+    check_training_sizes(config.train.batch_size, config.model.config,
+                         config.train.sample_length, ConfigError)
 
     from tfllm.experiments import run_training
 
+    # On Ctrl-C, run_training's KeyboardInterrupt says what the run left (see `main`).
     run_training(
         config,
-        run_dir=args.run_dir,
-        output_dir=args.output,
+        run_dir=run_dir,
+        output_dir=output_dir,
         verbose=2 if args.quiet else "auto",
+        overwrite=args.overwrite,
     )
     return 0
+
+
+def _check_train_paths(args, config):
+    """The run and output directories, checked before TensorFlow is imported (the library
+    checks them again): a busy or foreign run directory, a resumable run of another config or
+    an output tfllm may not replace is a one-line error at once."""
+    from pathlib import Path
+
+    from tfllm.export import check_output_dir
+    from tfllm.run_directory import check_run_dir, default_run_dir
+
+    run_dir = Path(args.run_dir or default_run_dir(config.name))
+    output_dir = Path(args.output or Path("saved_models") / config.name)
+    # Model arguments given as text are converted later, with TensorFlow: compare the rest now.
+    check_run_dir(run_dir, config.to_dict(), compare_model=False)
+    check_output_dir(output_dir, overwrite=args.overwrite, protect=(run_dir,), kind="model")
+    return run_dir, output_dir
 
 
 def _evaluate(args):
@@ -172,10 +211,16 @@ def _evaluate(args):
         check_corpus_path(args.corpus)
     import_tensorflow()
     from tfllm.experiments import evaluate_model_dir
+    from tfllm.experiments.training_run import UNKNOWN_TOKENS_WARNING
 
     result = evaluate_model_dir(
         args.model, corpus=args.corpus, split=args.split, encoding_errors=args.encoding_errors
     )
+    unknown, tokens = result.get("unknown_tokens", 0), max(result.get("tokens", 0), 1)
+    if unknown >= UNKNOWN_TOKENS_WARNING * tokens:
+        print(f"tfllm evaluate: warning: {unknown:,} of the {tokens:,} tokens scored "
+              f"({unknown / tokens:.0%}) are unknown to the model's tokenizer (text it never saw "
+              f"in training), so these figures say little about this text.", file=sys.stderr)
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
@@ -200,28 +245,39 @@ def _unescape(text):
 
 
 def _read_prompts(args):
+    """The prompts, checked before TensorFlow is imported: a --prompt-file is read whole (at
+    most `MAX_PROMPT_FILE_MB`), and prompts x sequences (or beams) within `MAX_GENERATION_ROWS`."""
     from tfllm.errors import GenerationError
+    from tfllm.limits import check_generation_rows
+    from tfllm.paths import read_small_file
 
     if args.prompt is not None:
-        return [_unescape(args.prompt)]
-    try:
-        with open(args.prompt_file, encoding="utf-8") as handle:
-            prompts = [line.rstrip("\n") for line in handle if line.strip()]
-    except FileNotFoundError:
-        raise GenerationError(f"No prompt file at {args.prompt_file!r}. "
-                              f"Received: --prompt-file {args.prompt_file!r}") from None
-    except UnicodeDecodeError as error:
-        raise GenerationError(f"The prompt file {args.prompt_file!r} is not UTF-8 ({error.reason} "
-                              f"at byte {error.start}); save it as UTF-8.") from None
-    if not prompts:
-        raise GenerationError(f"The prompt file {args.prompt_file!r} has no non-empty line: "
-                              f"write one prompt per line.")
+        prompts = [args.prompt]
+    else:
+        data = read_small_file(args.prompt_file, "--prompt-file", GenerationError,
+                               "MAX_PROMPT_FILE_MB", what="prompt file")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise GenerationError(
+                f"The prompt file {args.prompt_file!r} is not UTF-8 ({error.reason} at byte "
+                f"{error.start}); save it as UTF-8.") from None
+        prompts = [line for line in text.splitlines() if line.strip()]
+        if not prompts:
+            raise GenerationError(f"The prompt file {args.prompt_file!r} has no non-empty line: "
+                                  f"write one prompt per line.")
+    check_generation_rows(len(prompts), args.num_return_sequences, args.num_beams,
+                          GenerationError, names=("--num-return-sequences", "--num-beams"))
     return [_unescape(prompt) for prompt in prompts]
 
 
 def _generate(args):
+    from tfllm.errors import GenerationError
+    from tfllm.limits import check_at_most
     from tfllm.paths import check_model_dir
 
+    check_at_most("--max-new-tokens", args.max_new_tokens, "MAX_NEW_TOKENS",
+                  "new tokens per continuation", GenerationError)
     check_model_dir(args.model)
     prompts = _read_prompts(args)
     import_tensorflow()
@@ -322,9 +378,11 @@ def main(argv=None):
         message = " ".join(str(error).split())  # one line, whatever the library wrote
         print(f"tfllm {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        hint = " Run the same command again to resume from the last checkpoint." if args.command == "train" else ""
-        print(f"\ntfllm {args.command}: interrupted.{hint}", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        # `run_training` says what the run left, read from the disk after the run let go of
+        # its directory, so it is true when printed.
+        note = f" {interrupt}" if str(interrupt) else ""
+        print(f"\ntfllm {args.command}: interrupted.{note}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`tfllm presets --json | head`): stop quietly, as Unix tools do;

@@ -11,7 +11,7 @@ import sys
 
 from tfllm.cli.argument_types import positive_int
 from tfllm.cli.tensorflow_startup import import_tensorflow
-from tfllm.paths import TOKENIZER_FILE, check_corpus_path, check_tokenizer_dir
+from tfllm.paths import check_corpus_path, check_tokenizer_dir
 
 SPLITS = ("train", "validation", "test")
 
@@ -37,7 +37,9 @@ def register(commands):
     train.add_argument("--lowercase", action="store_true", default=None,
                        help="word, wordpiece: lower-case text before learning and tokenizing")
     train.add_argument("--overwrite", action="store_true",
-                       help="replace a tokenizer already saved in --output")
+                       help="also replace a file or another kind of tfllm directory at --output "
+                            "(a tokenizer tfllm wrote there is replaced without it; a folder of "
+                            "your own files never is)")
     train.set_defaults(handler=_train)
 
     stats = actions.add_parser("stats", help="tokens, characters/token, unknown rate, top pieces")
@@ -55,14 +57,10 @@ def _train(args):
     import time
     from pathlib import Path
 
-    from tfllm.errors import TokenizerError
+    from tfllm.export.output_guard import check_output_dir
 
     output = Path(args.output)
-    if (output / TOKENIZER_FILE).exists() and not args.overwrite:
-        raise TokenizerError(
-            f"{output} already holds a tokenizer; choose another --output or add --overwrite. "
-            f"Received: --output {args.output}"
-        )
+    note = check_output_dir(output, overwrite=args.overwrite, kind="tokenizer")
     check_corpus_path(args.corpus)
     import_tensorflow()
     from tfllm.data import load_corpus
@@ -76,7 +74,12 @@ def _train(args):
         lowercase=args.lowercase,
     )
     seconds = time.perf_counter() - started
-    tokenizer.save(output)
+    from tfllm.export.staged_directory import staged_directory
+
+    if note:
+        print(f"Note: {note}.", flush=True)
+    with staged_directory(output, what="tokenizer directory") as staging:
+        tokenizer.save(staging)
     print(f"Trained a {tokenizer.kind} tokenizer on the train split of {corpus.name} "
           f"({len(texts)} documents, {sum(map(len, texts)):,} characters) in {seconds:.1f} s: "
           f"vocabulary size {tokenizer.vocabulary_size}, fingerprint {tokenizer.fingerprint}.")

@@ -131,16 +131,34 @@ def _split_documents(documents, spec):
             if text.strip():
                 parts[split].append(Document(name=document.name, text=text, label=document.label))
     if not parts["validation"]:
-        total = sum(len(d.text) for d in documents)
-        lines = sum(d.text.count("\n") + 1 for d in documents)
-        needed = max(20 * total // lines, 20)
-        raise CorpusError(
-            f"The corpus {spec!r} is too small to split: its validation part (characters "
-            f"90-95% of each document, cut at line boundaries) is empty. It has {total:,} characters "
-            f"in {lines:,} lines; a document needs at least 20 lines, about {needed:,} characters "
-            f"at this line length. Received: corpus={spec!r}"
-        )
+        raise CorpusError(_unsplittable_message(documents, spec))
     return parts
+
+
+# A line this long is not prose: the text has (almost) no line breaks to cut it at.
+_LONG_LINE = 2_000
+
+
+def _unsplittable_message(documents, spec):
+    """Why no document gave a validation part: too little text, or too few line breaks."""
+    total = sum(len(d.text) for d in documents)
+    lines = sum(d.text.count("\n") + 1 for d in documents)
+    longest, document = max((max(map(len, d.text.split("\n"))), d.name) for d in documents)
+    if longest >= _LONG_LINE:
+        return (
+            f"The corpus {spec!r} cannot be split: a document is cut into train, validation and "
+            f"test only at line breaks (the first ones after 90% and 95% of its characters), "
+            f"and {document!r} has a line of {longest:,} characters ({total:,} characters in "
+            f"{lines:,} line(s) in all), so there is no line break to cut at. Break the text "
+            f"into lines (one paragraph or sentence per line). Received: corpus={spec!r}"
+        )
+    needed = max(20 * total // lines, 20)
+    return (
+        f"The corpus {spec!r} is too small to split: its validation part (characters "
+        f"90-95% of each document, cut at line boundaries) is empty. It has {total:,} characters "
+        f"in {lines:,} lines; a document needs at least 20 lines, about {needed:,} characters "
+        f"at this line length. Received: corpus={spec!r}"
+    )
 
 
 def split_document(text):

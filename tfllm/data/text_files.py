@@ -24,10 +24,11 @@ Example:
 """
 
 import logging
+from pathlib import Path
 
 from tfllm.data.document import Document
 from tfllm.errors import CorpusError
-from tfllm.paths import check_text_files_path
+from tfllm.paths import corpus_files, os_error_message
 
 ENCODING_ERRORS = ("strict", "replace", "skip")
 
@@ -36,6 +37,9 @@ logger = logging.getLogger("tfllm.data")
 
 def read_text_files(path, encoding_errors="strict"):
     """Reads a UTF-8 text file, or every `.txt` file under a folder, as `Document`s.
+
+    Only regular files are read, and at most `tfllm.limits.MAX_CORPUS_MB` in all: both are
+    checked before any file is opened (`tfllm.paths.corpus_files`).
 
     Args:
         path: a text file (any name), or a folder searched recursively for `*.txt`.
@@ -48,16 +52,13 @@ def read_text_files(path, encoding_errors="strict"):
         is the path relative to the folder (or the file name).
     """
     check_encoding_errors(encoding_errors)
-    path = check_text_files_path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
-        names = [p.relative_to(path).as_posix() for p in files]
-    else:
-        files, names = [path], [path.name]
+    path = Path(path).expanduser()
+    # Checked without opening anything: regular files only, readable, within MAX_CORPUS_MB.
+    files = corpus_files(path)
 
     documents, num_lines = [], 0
-    for name, file in zip(names, files):
-        text = _read_text(file, encoding_errors)
+    for name, file in files:
+        text = _read_text(file, encoding_errors, path)
         num_lines += len(text.splitlines())
         if text.strip():
             documents.append(Document(name=name, text=text))
@@ -79,8 +80,12 @@ def check_encoding_errors(encoding_errors):
         )
 
 
-def _read_text(file, encoding_errors):
-    return decode_text(file.read_bytes(), str(file), encoding_errors)
+def _read_text(file, encoding_errors, corpus):
+    try:
+        data = file.read_bytes()
+    except OSError as error:  # changed since it was checked, or a failing disk
+        raise CorpusError(os_error_message(error, file, "read", f"corpus={str(corpus)!r}")) from None
+    return decode_text(data, str(file), encoding_errors)
 
 
 def decode_text(data, source, encoding_errors="strict"):

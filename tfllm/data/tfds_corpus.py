@@ -12,7 +12,8 @@ directory is `data_dir` if given, else `$TFDS_DATA_DIR` (read at each call), els
 `~/tensorflow_datasets`. A dataset that is not prepared there, a name TFDS does not know, a split
 or feature the dataset lacks, or a feature that is not a scalar string is a one-line
 `CorpusError` that says what to do. Examples are read in TFDS's stored order (`shuffle_files=False`,
-deterministic), decoding only the text feature; bytes that are not UTF-8 follow the
+deterministic), decoding only the text feature, and reading stops with a `CorpusError` once
+the texts pass `tfllm.limits.MAX_CORPUS_MB`; bytes that are not UTF-8 follow the
 `encoding_errors` policy of `tfllm.data.text_files`, and empty or whitespace-only texts are
 dropped. `tfllm.data.corpus` then splits each document like a user's text file.
 
@@ -36,7 +37,9 @@ import os
 from tfllm.data.document import Document
 from tfllm.data.text_files import check_encoding_errors, decode_text
 from tfllm.errors import CorpusError
+from tfllm.limits import current_limit, megabytes, raise_hint
 from tfllm.paths import TFDS_PREFIX
+
 # Examples decoded per tf.data batch while reading.
 _READ_BATCH = 256
 
@@ -83,9 +86,19 @@ def read_tfds_documents(name, split="train", text_feature="text", data_dir=None,
             f"'train[:10%]' work too. Set data.tfds_split. Received: data.tfds_split={split!r}"
         ) from None
     texts = dataset.map(lambda example: example[text_feature]).batch(_READ_BATCH)
-    documents, num_examples = [], 0
+    documents, num_examples, num_bytes = [], 0, 0
+    limit = current_limit("MAX_CORPUS_MB", CorpusError)
     for batch in tfds.as_numpy(texts):
         for data in batch:
+            num_bytes += len(data)
+            if megabytes(num_bytes) > limit:
+                raise CorpusError(
+                    f"The TFDS split {split!r} of {name!r} holds more than the limit of {limit:,} "
+                    f"MB of text that tfllm reads (reading and tokenizing take about 26 bytes of "
+                    f"memory per byte of text; {num_examples:,} examples read so far); read a "
+                    f"slice such as '{split}[:10%]' (data.tfds_split), or "
+                    f"{raise_hint('MAX_CORPUS_MB')}. Received: corpus={spec!r}"
+                )
             text = decode_text(data, f"{spec} {split} example {num_examples}", encoding_errors)
             if text.strip():
                 documents.append(Document(name=f"{split}[{num_examples}]", text=text))

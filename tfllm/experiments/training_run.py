@@ -13,9 +13,12 @@ Example:
 import dataclasses
 from pathlib import Path
 
-from tfllm.data import DOCUMENT_SEPARATOR, SPLITS, load_corpus, load_documents
+from tfllm.data import (DOCUMENT_SEPARATOR, SPLITS, load_corpus, load_documents,
+                        tokenize_corpus_text)
 from tfllm.errors import ConfigError
-from tfllm.export import load_model_dir, save_model_dir
+from tfllm.export import check_output_dir, load_model_dir, save_model_dir
+from tfllm.pause_points import pause_point
+from tfllm.run_directory import RunDirectory, default_run_dir, interruption_note
 from tfllm.tasks import get_task
 from tfllm.training import evaluate_model, train
 
@@ -29,22 +32,51 @@ class RunResult:
     train_seconds: float
 
 
-def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose="auto", print_fn=print):
+def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose="auto",
+                 overwrite=False, print_fn=print):
     """Trains `config`, reports held-out metrics and a sample, and saves the model directory.
+
+    The run's checkpoint is kept until the model directory is saved, so an interruption at any
+    moment resumes (the same call again) with at most one evaluation interval lost.
 
     Args:
         config: a `RunConfig`.
         run_dir: logs and checkpoints (default `runs/<config.name>`); re-use it to resume.
         output_dir: the final model directory (default `saved_models/<config.name>`), written
-            atomically.
+            atomically. Checked before training (`tfllm.export.check_output_dir`): a model
+            directory tfllm wrote is replaced (with a note), a file or another kind of tfllm
+            directory only with `overwrite`, a directory of other files or the run directory
+            never.
         corpus: an already loaded `tfllm.data.Corpus` (default: load `config.data.corpus`).
         verbose: Keras progress display ("auto", 0, 1, 2).
+        overwrite: allow replacing a file or another kind of tfllm directory at `output_dir`.
         print_fn: where the report goes.
     Returns:
         A `RunResult`.
+    Raises:
+        OutputPathError: `output_dir` may not be written (before any training).
+        KeyboardInterrupt: interrupted; its message says what the run left and whether the
+            same call resumes it.
     """
-    run = train(config, run_dir=run_dir, corpus=corpus, verbose=verbose, print_fn=print_fn)
+    run_dir = Path(run_dir or default_run_dir(config.name))
     output_dir = Path(output_dir or Path("saved_models") / config.name)
+    note = check_output_dir(output_dir, overwrite=overwrite, protect=(run_dir,), kind="model")
+    if note:
+        print_fn(f"Note: {note} (once the run completes).")
+    directory = RunDirectory(run_dir, print_fn=print_fn)
+    try:
+        return _train_and_save(config, directory, output_dir, corpus=corpus, verbose=verbose,
+                               overwrite=overwrite, print_fn=print_fn)
+    except KeyboardInterrupt:
+        directory.release()
+        # What the run left, read from the disk once it is released: the CLI prints it.
+        raise KeyboardInterrupt(interruption_note(run_dir, started=directory.started)) from None
+    finally:
+        directory.release()
+
+
+def _train_and_save(config, directory, output_dir, *, corpus, verbose, overwrite, print_fn):
+    run = train(config, run_dir=directory, corpus=corpus, verbose=verbose, print_fn=print_fn)
     metrics = dict(run.metrics, split="validation", train_seconds=round(run.train_seconds, 1))
     result = RunResult(model_dir=output_dir, run_dir=run.run_dir, metrics=metrics,
                        sample=run.sample, train_seconds=run.train_seconds)
@@ -59,7 +91,12 @@ def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose=
         run.config,
         metrics=metrics,
         extra_files={"loss_curve.png": run.run_dir / "loss_curve.png"},
+        overwrite=overwrite,
+        protect=(run.run_dir,),
     )
+    pause_point("after_save")
+    # Only now is the checkpoint no longer needed.
+    directory.complete(model_dir=output_dir)
     task = get_task(run.config.task)
     print_fn("")
     names = [d.name for d in run.corpus.validation]
@@ -96,7 +133,10 @@ def evaluate_model_dir(model_dir, *, corpus=None, split=None, encoding_errors="s
     Returns:
         the task's report (for a causal LM `loss` in nats/token, `perplexity`,
         `bits_per_character`, `accuracy`, `tokens`) plus `characters_per_token`,
-        `characters` (how many were scored), `split` ("whole" for a whole text) and `corpus`.
+        `characters` (how many were scored), `split` ("whole" for a whole text), `corpus`
+        and `unknown_tokens`: how many tokens of the text the tokenizer could only map to its
+        unknown id (a perplexity over text the model cannot spell means little; the CLI warns
+        when they are 1% or more of the tokens, `UNKNOWN_TOKENS_WARNING`).
     """
     if split is not None and split not in SPLITS:
         raise ConfigError(f"split must be one of {', '.join(SPLITS)}. Received: split={split!r}")
@@ -116,5 +156,18 @@ def evaluate_model_dir(model_dir, *, corpus=None, split=None, encoding_errors="s
         text, loaded.tokenizer, loaded.model.sequence_length, batch_size or config.train.batch_size)
     result = evaluate_model(loaded.model, dataset, task, characters_per_token=ratio)
     result.update(characters_per_token=ratio, characters=len(text), split=split or "whole",
-                  corpus=str(corpus_spec))
+                  corpus=str(corpus_spec),
+                  unknown_tokens=count_unknown_tokens(loaded.tokenizer, text))
     return result
+
+
+# The share of unknown tokens from which `tfllm evaluate` warns that its figures mislead.
+UNKNOWN_TOKENS_WARNING = 0.01
+
+
+def count_unknown_tokens(tokenizer, text):
+    """How many of the scored tokens of `text` (every token but the first, which has no
+    context to be predicted from) are the tokenizer's unknown id."""
+    if not text:
+        return 0
+    return int((tokenize_corpus_text(tokenizer, text)[1:] == tokenizer.unk_id).sum())

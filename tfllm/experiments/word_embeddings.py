@@ -27,6 +27,7 @@ import numpy as np
 
 import tfllm
 from tfllm.data import WordVectors, load_corpus, related_pair_similarity, skipgram_dataset
+from tfllm.export.output_guard import check_output_dir
 from tfllm.export.vectors_directory import save_vectors_dir
 from tfllm.models import Word2Vec
 from tfllm.tokenizers import WordTokenizer
@@ -76,6 +77,7 @@ def train_word2vec(
     output_dir=None,
     settings=None,
     encoding_errors="strict",
+    overwrite=False,
     verbose="auto",
     print_fn=print,
 ):
@@ -87,6 +89,9 @@ def train_word2vec(
         output_dir: the vectors directory (default `saved_models/word2vec`), written atomically.
         settings: a `Word2VecSettings` (default: its defaults).
         encoding_errors: "strict" or "replace" for user files.
+        overwrite: replace what is at `output_dir` even if tfllm did not write it as a vectors
+            directory (never a folder holding files tfllm did not write: see
+            docs/files-and-runs.md). A vectors directory tfllm wrote is replaced without it.
         verbose: Keras progress display ("auto", 0, 1, 2).
         print_fn: where the report goes.
     Returns:
@@ -96,6 +101,10 @@ def train_word2vec(
     if not isinstance(settings, Word2VecSettings):
         raise TypeError(f"settings must be a Word2VecSettings. Received: {type(settings).__name__}")
     output_dir = Path(output_dir or Path("saved_models") / "word2vec")
+    # Refused before any training, rather than after it (`save_vectors_dir` checks again).
+    note = check_output_dir(output_dir, overwrite=overwrite, kind="vectors")
+    if note:
+        print_fn(f"Note: {note}.")
     keras.utils.set_random_seed(settings.seed)
     if not hasattr(corpus, "train"):
         corpus = load_corpus(corpus, encoding_errors=encoding_errors)
@@ -130,7 +139,7 @@ def train_word2vec(
         "tfllm_version": tfllm.__version__,
     }
     save_vectors_dir(output_dir, vectors, counts=[int(stream.counts[i]) for i in order],
-                     tokenizer=stream.tokenizer, metadata=metadata)
+                     tokenizer=stream.tokenizer, metadata=metadata, overwrite=overwrite)
     print_fn(
         f"Trained in {train_seconds:.0f} s, final loss {final_loss:.4f}. Related pairs "
         f"(king/queen, night/day, ...): mean cosine {pairs['related_mean']:.3f} vs "

@@ -34,8 +34,9 @@ import tfllm
 from tfllm import models as _models  # noqa: F401  (registers tfllm layers/models for loading)
 from tfllm.config import RunConfig
 from tfllm.errors import ModelLoadError, TfllmError, TokenizerError
+from tfllm.export.output_guard import MODEL_MANIFEST, check_output_dir
 from tfllm.export.staged_directory import staged_directory
-from tfllm.paths import MODEL_FILE, check_model_dir
+from tfllm.paths import MODEL_FILE, check_model_dir, os_error_message
 from tfllm.tokenizers import load_tokenizer
 
 FORMAT_VERSION = 1
@@ -52,23 +53,33 @@ class LoadedModel:
     path: Path
 
 
-def save_model_dir(path, model, tokenizer, config, *, metrics=None, extra_files=None):
+def save_model_dir(path, model, tokenizer, config, *, metrics=None, extra_files=None,
+                   overwrite=False, protect=()):
     """Writes a complete model directory at `path`, atomically.
 
     Args:
         path: destination directory; an existing one is replaced only after the new one is
-            fully written.
+            fully written, and only if `tfllm.export.check_output_dir` allows it: a model
+            directory tfllm wrote is replaced, a file or a tfllm directory of another kind only
+            with `overwrite`, a directory holding files tfllm did not write never.
         model: the trained Keras model.
         tokenizer: its tokenizer.
         config: the `RunConfig` it was trained with.
         metrics: dict of held-out metrics for `metrics.json` and the model card.
         extra_files: `{name: source_path}` copied in (e.g. the loss curve PNG); missing
             sources are skipped.
+        overwrite: replace a file or another kind of tfllm directory at `path`.
+        protect: paths `path` must not be, lie inside or hold (the run directory).
     Returns:
         The `Path` written.
+    Raises:
+        OutputPathError: `path` may not be replaced, or writing failed for a reason the user
+            can fix (no space left, permission denied); the previous directory is kept.
     """
     path = Path(path)
-    with staged_directory(path) as staging:
+    check_output_dir(path, overwrite=overwrite, protect=protect, what="model directory",
+                     kind="model")
+    with staged_directory(path, what="model directory") as staging:
         model.save(staging / MODEL_FILE)
         tokenizer.save(staging / "tokenizer")
         (staging / "config.json").write_text(config.to_json())
@@ -83,7 +94,7 @@ def save_model_dir(path, model, tokenizer, config, *, metrics=None, extra_files=
             "tokenizer_fingerprint": tokenizer.fingerprint,
             "parameters": int(model.count_params()),
         }
-        (staging / "tfllm.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        (staging / MODEL_MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
         for name, source in (extra_files or {}).items():
             if source and Path(source).exists():
                 shutil.copyfile(source, staging / name)
@@ -157,6 +168,9 @@ def _read_json(file, model_dir):
         )
     try:
         return json.loads(file.read_text())
+    except OSError as error:  # permission denied, a folder where the file should be
+        raise ModelLoadError(os_error_message(
+            error, file, "read", f"--model {str(model_dir)!r}")) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ModelLoadError(f"{file} is not valid JSON ({error}). Retrain or restore it.") from error
 

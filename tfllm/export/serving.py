@@ -26,12 +26,15 @@ Example:
 >>> tf.saved_model.load("saved_models/shakespeare-char/serving").generate(tf.constant(["ROMEO:"]))  # doctest: +SKIP
 """
 
+import json
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from tfllm.errors import GenerationError, TfllmError
+import tfllm
+from tfllm.errors import GenerationError
+from tfllm.export.output_guard import SERVING_MARKER, check_output_dir
 from tfllm.export.staged_directory import staged_directory
 from tfllm.generation import CachedDecoder, DecodeSpec
 
@@ -162,23 +165,37 @@ def serving_module(model, tokenizer, *, defaults=None):
     return archive
 
 
-def export_serving(model, tokenizer, path, *, defaults=None, overwrite=False):
+def export_serving(model, tokenizer, path, *, defaults=None, overwrite=False, protect=()):
     """Writes the serving SavedModel to `path` atomically (a temporary sibling, then rename).
+
+    Besides the SavedModel, the directory holds `tfllm_serving.json` (tfllm's version, the
+    model class, the tokenizer fingerprint, the `generate` defaults): it marks the export as
+    tfllm's, so a later export to the same path replaces it without `overwrite`.
 
     Args:
         model, tokenizer, defaults: as in `serving_module`.
-        path: the output directory.
-        overwrite: replace an existing directory at `path` (only once the new one is written).
+        path: the output directory. What is there is replaced only if
+            `tfllm.export.check_output_dir` allows it: a serving export tfllm wrote is
+            replaced, a file or a tfllm directory of another kind only with `overwrite`, a
+            directory holding files tfllm did not write never.
+        overwrite: replace a file or another kind of tfllm directory at `path`.
+        protect: paths `path` must not be, lie inside or hold (the source model directory).
     Returns:
         The output `Path`.
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise TfllmError(
-            f"The output directory {str(path)!r} already exists. Pass --overwrite (overwrite=True) "
-            f"to replace it, or choose another --output."
-        )
+    check_output_dir(path, overwrite=overwrite, protect=protect, what="--output", kind="serving")
+    module = serving_module(model, tokenizer, defaults=defaults)
+    marker = {
+        "format_version": 1,
+        "tfllm_version": tfllm.__version__,
+        "model_class": type(model).__name__,
+        "vocabulary_size": int(tokenizer.vocabulary_size),
+        "tokenizer_fingerprint": tokenizer.fingerprint,
+        "defaults": {**SERVING_DEFAULTS, **(defaults or {})},
+    }
     # ExportArchive.write_out creates its directory itself.
-    with staged_directory(path, create=False) as staging:
-        serving_module(model, tokenizer, defaults=defaults).write_out(str(staging), verbose=False)
+    with staged_directory(path, create=False, what="serving export") as staging:
+        module.write_out(str(staging), verbose=False)
+        (staging / SERVING_MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
     return path

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from tfllm.data import read_word_vectors, write_word_vectors
 from tfllm.export.embedding_projector import export_projector
+from tfllm.export.output_guard import check_output_dir
 from tfllm.export.staged_directory import staged_directory
 from tfllm.paths import VECTORS_FILE, check_vectors_path
 
@@ -42,22 +43,30 @@ TOKENIZER_DIR = "tokenizer"
 PROJECTOR_DIR = "projector"
 
 
-def save_vectors_dir(path, vectors, *, counts=None, tokenizer=None, metadata=None):
+def save_vectors_dir(path, vectors, *, counts=None, tokenizer=None, metadata=None,
+                     overwrite=False):
     """Writes a vectors directory (see the module docstring) atomically.
 
     Args:
         path: the destination directory; an existing one is replaced once the new one is
-            complete.
+            complete, and only if `tfllm.export.check_output_dir` allows it: a vectors
+            directory tfllm wrote is replaced, a file or a tfllm directory of another kind only
+            with `overwrite`, a directory holding files tfllm did not write never.
         vectors: a `WordVectors`.
         counts: optional occurrences of each word (same order), for vocabulary.tsv and the
             projector's labels.
         tokenizer: optional tokenizer saved in `tokenizer/`.
         metadata: optional dict for metadata.json.
+        overwrite: replace a file or another kind of tfllm directory at `path`.
     Returns:
         The `Path` written.
+    Raises:
+        OutputPathError: `path` may not be replaced, or writing failed for a reason the user
+            can fix (no space left, permission denied); the previous directory is kept.
     """
     path = Path(path)
-    with staged_directory(path) as staging:
+    check_output_dir(path, overwrite=overwrite, what="vectors directory", kind="vectors")
+    with staged_directory(path, what="vectors directory") as staging:
         write_word_vectors(staging / VECTORS_FILE, vectors, format="word2vec")
         if counts is None:
             vocabulary_lines = ["word"] + list(vectors.words)

@@ -19,6 +19,10 @@ Documented choices for awkward input:
   (`unknown="error"`); banned words and stop sequences must encode without unknown tokens.
 - Stop sequences and banned words are matched as token sequences, which is exact for the
   character and byte tokenizers; a subword tokenizer may spell the same text with other tokens.
+- Sizes are bounded before anything is allocated (`tfllm.limits`): `max_new_tokens` at most
+  65,536, at most 1,024 rows decoded at once (prompts x `num_return_sequences`, or prompts x
+  `num_beams`), and an estimated 8 GiB for the whole decode (`decode_memory`); each is raised
+  by an environment variable the error names.
 
 Example:
 
@@ -45,12 +49,14 @@ from tfllm.generation.cached_decoder import (
     DecodeSpec,
     default_controls,
 )
+from tfllm.generation.decode_memory import check_decode_memory
 from tfllm.generation.prompt_utils import (
     bucket,
     encode_phrases,
     left_padded,
     prompt_rows,
 )
+from tfllm.limits import check_at_most, check_generation_rows, generation_rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,7 +158,8 @@ def generate(
             `LSTMLanguageModel`).
         tokenizer: the tokenizer the model was trained with.
         prompts: a string or a list of strings.
-        max_new_tokens: positive int, the most tokens generated after each prompt.
+        max_new_tokens: positive int, the most tokens generated after each prompt (at most
+            `tfllm.limits.MAX_NEW_TOKENS`).
         min_new_tokens: no end-of-sequence or stop sequence ends a row before this many.
         temperature: 0 for greedy decoding; otherwise the sampling temperature.
         top_k: sample among the k most likely tokens (0 = all).
@@ -189,6 +196,8 @@ def generate(
         no_repeat_ngram_size=no_repeat_ngram_size, num_return_sequences=num_return_sequences,
         num_beams=num_beams, length_penalty=length_penalty, seed=seed, streaming=stream is not None,
     )
+    check_generation_rows(len(prompt_list), options.num_return_sequences, options.num_beams,
+                          GenerationError)
     model_vocabulary = getattr(model, "vocabulary_size", None)
     if model_vocabulary != tokenizer.vocabulary_size:
         raise GenerationError(
@@ -203,6 +212,10 @@ def generate(
     copies = 1 if options.num_beams > 1 else options.num_return_sequences
     rows = prompt_rows(tokenizer, prompt_list, limit=limit, unknown=unknown, copies=copies)
     prompt_ids, first_real = left_padded(rows, tokenizer.pad_id, limit)
+    check_decode_memory(
+        model, generation_rows(len(prompt_list), options.num_return_sequences, options.num_beams),
+        prompt_ids.shape[1], bucket(options.max_new_tokens), options.max_new_tokens,
+    )
     token_rows, log_probability_rows, finish_rows, scores = _decode(
         get_decoder(model, jit_compile), prompt_ids, first_real, options, spec, tokenizer, stream
     )
@@ -233,7 +246,9 @@ def _checked_options(*, max_new_tokens, min_new_tokens, temperature, top_k, top_
                      no_repeat_ngram_size, num_return_sequences, num_beams, length_penalty,
                      seed, streaming):
     """`generate`'s decoding options, checked and converted (a random seed drawn for None)."""
-    max_new_tokens = _check_int("max_new_tokens", max_new_tokens, 1)
+    max_new_tokens = check_at_most(
+        "max_new_tokens", _check_int("max_new_tokens", max_new_tokens, 1), "MAX_NEW_TOKENS",
+        "new tokens per continuation", GenerationError)
     min_new_tokens = _check_int("min_new_tokens", min_new_tokens, 0)
     if min_new_tokens > max_new_tokens:
         raise GenerationError(

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from tfllm.layers import DecoderBlock, PositionEmbedding, SinusoidalPositionEncoding, TokenEmbedding
+from tfllm.limits import check_at_most
 from tfllm.models.causal_language_model import CausalLanguageModel
 from tfllm.models.model_utils import (
     PACKED_INPUT_KEYS,
@@ -48,7 +49,8 @@ class GPT(CausalLanguageModel):
     Args:
         vocabulary_size: V, the number of token ids.
         sequence_length: the context length T: the longest input, and the number of learned
-            positions.
+            positions. At most `tfllm.limits.MAX_SEQUENCE_LENGTH` (8,192; raised by the
+            environment variable TFLLM_MAX_SEQUENCE_LENGTH).
         num_layers: L, the number of decoder blocks.
         num_heads: N, attention heads per block; `hidden_dim` must be divisible by it.
         hidden_dim: D, the model width.
@@ -108,6 +110,9 @@ class GPT(CausalLanguageModel):
         super().__init__(**kwargs)
         self.vocabulary_size = check_positive_int("vocabulary_size", vocabulary_size)
         self.sequence_length = check_positive_int("sequence_length", sequence_length)
+        # Attention keeps B x N x T^2 scores per layer: bounded before anything is allocated.
+        check_at_most("sequence_length", self.sequence_length, "MAX_SEQUENCE_LENGTH",
+                      "positions of context")
         self.num_layers = check_positive_int("num_layers", num_layers)
         self.num_heads = check_positive_int("num_heads", num_heads)
         self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from tfllm.limits import check_at_most
 from tfllm.models.causal_language_model import CausalLanguageModel
 from tfllm.models.model_utils import token_ids_shape, unpack_inputs
 from tfllm.validation import check_positive_int, check_rate
@@ -34,7 +35,8 @@ class LSTMLanguageModel(CausalLanguageModel):
         dropout: dropout rate after the embedding and after each LSTM layer.
         embedding_dim: width of the token embedding; defaults to `hidden_dim`.
         sequence_length: the context length T used for training windows and by generation
-            (the model itself accepts any length).
+            (the model itself accepts any length). At most `tfllm.limits.MAX_SEQUENCE_LENGTH`
+            (8,192; raised by the environment variable TFLLM_MAX_SEQUENCE_LENGTH).
         **kwargs: standard model arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -78,6 +80,9 @@ class LSTMLanguageModel(CausalLanguageModel):
             None if embedding_dim is None else check_positive_int("embedding_dim", embedding_dim)
         )
         self.sequence_length = check_positive_int("sequence_length", sequence_length)
+        # Training windows of T tokens keep T steps of every layer's state for the backward pass.
+        check_at_most("sequence_length", self.sequence_length, "MAX_SEQUENCE_LENGTH",
+                      "positions of context")
 
         self.token_embedding = keras.layers.Embedding(
             vocabulary_size,

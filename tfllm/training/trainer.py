@@ -3,7 +3,12 @@
 The run directory is the run's memory. It holds the resolved `config.json`, the tokenizer, the
 TensorBoard logs, the checkpoints and the loss curve. Starting `train` again with the same run
 directory after an interruption (Ctrl-C, kill, a lost machine, a preempted worker) resumes
-instead of starting over.
+instead of starting over, at any moment: the last checkpoint is kept until the run is complete,
+so a run interrupted after its last epoch goes straight to the final evaluation. Its life
+(`tfllm.run_directory`): one job at a time (a lock file naming the holder's pid); nothing is
+written until the corpus, tokenizer and model are ready; a completed run, or one that stopped
+before its first checkpoint, is set aside by the next one; a resumable run of another config is
+refused.
 
 Two loops train (`train.loop`):
 
@@ -26,15 +31,19 @@ batch of one optimizer step, split over replicas and `train.grad_accum_steps` mi
 Layout of a run directory:
 
     config.json        the resolved RunConfig (a resumed run must match it)
+    status.json        training, trained or completed (with the model directory)
+    lock.json          the pid of the job using it, while one runs
     tokenizer/         the tokenizer, learned from the training split
     logs/train, logs/validation   Keras TensorBoard callback (per-epoch scalars)
     logs/steps         per-step loss, learning rate, tokens/s and text samples
-    backup/            loop=fit: BackupAndRestore state, removed when training completes
-    checkpoints/       loop=custom: exact TrainingCheckpoints, removed when training completes
+    backup/            loop=fit: BackupAndRestore state, removed when the run completes
+    checkpoints/       loop=custom: exact TrainingCheckpoints, removed when the run completes
     loss_curve.png     training and validation loss
 
-A NaN or infinite loss raises `TrainingError` (one line in the CLI); the last good checkpoint
-is kept.
+A run completes when `train` returns, or, when it is given a `RunDirectory` (as
+`tfllm.experiments.run_training` does), when the caller calls its `complete()` after saving
+the model. A NaN or infinite loss raises `TrainingError` (one line in the CLI); the last good
+checkpoint is kept.
 
 Example:
 
@@ -46,18 +55,18 @@ Example:
 
 import dataclasses
 import json
-import shutil
 import time
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from tfllm.atomic_files import write_text_atomically
 from tfllm.config import RunConfig
 from tfllm.data import load_corpus
 from tfllm.errors import ConfigError, TrainingError
 from tfllm.models import build_model, check_model_config, model_arguments, model_class
+from tfllm.pause_points import pause_point
+from tfllm.run_directory import RunDirectory, default_run_dir, inspect_run_dir
 from tfllm.tasks import get_task
 from tfllm.tokenizers import build_tokenizer, load_tokenizer
 from tfllm.training.custom_training_loop import CustomTrainingLoop
@@ -89,28 +98,7 @@ class TrainingRun:
     strategy: str = "cpu"  # the resolved strategy name
     loop: str = "fit"  # the loop that trained: "fit" or "custom"
     is_chief: bool = True  # False on the other workers of a multi-worker job (they save nothing)
-
-
-def _prepare_run_dir(config, run_dir):
-    """Creates the run directory, or checks that an existing one belongs to this config."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config_path = run_dir / "config.json"
-    if config_path.exists():
-        previous = json.loads(config_path.read_text())
-        if previous != config.to_dict():
-            changed = sorted(
-                f"{section}.{key}"
-                for section, values in config.to_dict().items()
-                if isinstance(values, dict)
-                for key, value in values.items()
-                if previous.get(section, {}).get(key) != value
-            )
-            raise ConfigError(
-                f"The run directory {run_dir} holds a run with a different config "
-                f"(changed: {', '.join(changed) or 'name'}). Resume with the same settings or "
-                f"pick a new --run-dir. Received: run_dir={str(run_dir)!r}"
-            )
-    write_text_atomically(config_path, config.to_json())
+    run_directory: RunDirectory = None  # its state and lock (see `tfllm.run_directory`)
 
 
 def _resume_epoch(backup_dir):
@@ -129,22 +117,25 @@ def _without_padding_mask(x, labels, sample_weight):
     return {"token_ids": x["token_ids"]}, labels, sample_weight
 
 
-def _nan_error(run_dir, checkpoint_dir, error):
+def _nan_error(run_dir, error):
+    checkpoint = inspect_run_dir(run_dir).checkpoint
+    if checkpoint is None:
+        kept = ("It stopped before its first checkpoint, so there is nothing to resume (the "
+                "next run in this --run-dir moves this one aside): retry")
+    else:
+        kept = (f"The last good checkpoint in {checkpoint} is kept, but resuming the same config "
+                f"will likely diverge again: start a new --run-dir")
     return TrainingError(
-        f"Training stopped: the loss became NaN or infinite ({error}). The last good checkpoint "
-        f"in {checkpoint_dir} is kept, but resuming the same config will likely diverge again: "
-        f"start a new --run-dir with a lower train.learning_rate or train.precision=float32. "
-        f"Received: run_dir={str(run_dir)!r}"
+        f"Training stopped: the loss became NaN or infinite ({error}). {kept} with a lower "
+        f"train.learning_rate or train.precision=float32. Received: run_dir={str(run_dir)!r}"
     )
 
 
-def _load_tokenizer(config, corpus, tokenizer_dir, chief):
-    if (tokenizer_dir / "tokenizer.json").exists():
+def _load_tokenizer(config, corpus, tokenizer_dir, resumable):
+    if resumable and (tokenizer_dir / "tokenizer.json").exists():
         return load_tokenizer(tokenizer_dir)  # a resumed run keeps its ids
-    tokenizer = build_tokenizer(config.data.tokenizer, [doc.text for doc in corpus.train])
-    if chief:  # other workers learn the same tokenizer from the same text
-        tokenizer.save(tokenizer_dir)
-    return tokenizer
+    # Every worker of a multi-worker job learns the same tokenizer from the same text.
+    return build_tokenizer(config.data.tokenizer, [doc.text for doc in corpus.train])
 
 
 def _sequence_length(config):
@@ -179,7 +170,9 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
     Args:
         config: a `tfllm.config.RunConfig` (see `tfllm.presets`).
         run_dir: directory for logs, checkpoints and plots (default `runs/<config.name>`).
-            Re-using it resumes an interrupted run.
+            Re-using it resumes an interrupted run. Or a `tfllm.run_directory.RunDirectory`,
+            whose end the caller owns: its checkpoint and lock are then kept until the caller
+            calls `complete()` (once the model is saved) and `release()`.
         corpus: an already loaded `tfllm.data.Corpus`; by default `config.data.corpus` is loaded.
         verbose: progress display ("auto", 0, 1 = progress bar, 2 = one line per epoch).
         callbacks: extra Keras callbacks.
@@ -187,9 +180,11 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
     Returns:
         A `TrainingRun`.
     Raises:
-        ConfigError: an invalid model argument, a strategy whose devices are missing, or a batch
-            that does not split over the replicas.
-        TrainingError: the loss became NaN or infinite (the last good checkpoint is kept).
+        ConfigError: an invalid model argument, a strategy whose devices are missing, a batch
+            that does not split over the replicas, or a run directory holding files tfllm did
+            not write or a resumable run of another config.
+        TrainingError: the loss became NaN or infinite (the last good checkpoint is kept), or
+            another job holds the run directory's lock.
     """
     config = dataclasses.replace(config, model=check_model_config(config.model))
     task = get_task(config.task)
@@ -202,17 +197,34 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
         tf.config.experimental.enable_op_determinism()
     loop = resolve_loop(train_config, choice.name)
     keras.utils.set_random_seed(train_config.seed)
-    run_dir = Path(run_dir or Path("runs") / config.name)
-    if choice.is_chief:
-        _prepare_run_dir(config, run_dir)
+    owned = not isinstance(run_dir, RunDirectory)
+    directory = (RunDirectory(run_dir or default_run_dir(config.name), print_fn=print_fn)
+                 if owned else run_dir)
+    try:
+        # Checks the directory and takes its lock; nothing else is written before `start`.
+        directory.open(config.to_dict(), chief=choice.is_chief)
+        run = _train_in(directory, config, task, choice, loop, corpus=corpus, verbose=verbose,
+                        callbacks=callbacks, print_fn=print_fn)
+        if owned:
+            directory.complete()
+        return run
+    finally:
+        if owned:
+            directory.release()
 
+
+def _train_in(directory, config, task, choice, loop, *, corpus, verbose, callbacks, print_fn):
+    """`train` in an opened run directory: data, model, fit, final evaluation."""
+    train_config = config.train
+    run_dir = directory.path
     corpus = corpus or load_corpus(config.data.corpus, encoding_errors=config.data.encoding_errors,
                                    tfds_split=config.data.tfds_split,
                                    text_feature=config.data.text_feature)
-    tokenizer = _load_tokenizer(config, corpus, run_dir / "tokenizer", choice.is_chief)
+    tokenizer = _load_tokenizer(config, corpus, run_dir / "tokenizer", directory.resumable)
     micro_batch = _micro_batch(train_config, choice)
     print_fn(_describe_setup(config, choice, loop, micro_batch))
-    resumed_from = _resume_epoch(run_dir / "backup") if loop == "fit" else 0
+    resumed_from = (_resume_epoch(run_dir / "backup")
+                    if loop == "fit" and directory.resumable else 0)
     data = task.prepare_data(
         corpus, tokenizer, _sequence_length(config), config.data, train_config,
         micro_batch_size=micro_batch,
@@ -236,6 +248,10 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
             train_config, task, model, characters_per_token=data.characters_per_token,
             loop=loop, num_replicas=choice.num_replicas)
         model.compile(**arguments)
+    directory.start()  # corpus, tokenizer and model are ready: the run begins
+    if choice.is_chief and not (run_dir / "tokenizer" / "tokenizer.json").exists():
+        tokenizer.save(run_dir / "tokenizer")
+    pause_point("after_start")
     run_callbacks, _, sample_logger = training_callbacks(
         config, task, tokenizer, run_dir,
         # A fit step is one micro-batch; a custom-loop step is one optimizer step.
@@ -245,6 +261,8 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
     )
     fitted = _fit(config, model, data, choice, loop, run_dir, [*run_callbacks, *callbacks],
                   resumed_from, verbose, print_fn)
+    directory.mark_trained()
+    pause_point("after_fit")
     metrics = evaluate_model(
         model, data.validation, task, metrics=arguments["weighted_metrics"],
         evaluate_fn=fitted.custom.evaluate if fitted.custom is not None else None,
@@ -260,7 +278,7 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
         config=config, model=model, tokenizer=tokenizer, corpus=corpus, run_dir=run_dir,
         history=fitted.history.history, metrics=metrics, sample=sample,
         resumed_from_epoch=fitted.resumed_from, train_seconds=fitted.seconds,
-        strategy=choice.name, loop=loop, is_chief=choice.is_chief,
+        strategy=choice.name, loop=loop, is_chief=choice.is_chief, run_directory=directory,
     )
 
 
@@ -287,37 +305,46 @@ class _Fitted:
 
 
 def _fit(config, model, data, choice, loop, run_dir, callbacks, resumed_from, verbose, print_fn):
-    """Runs `model.fit` (with `BackupAndRestore`) or the custom loop, resuming where it stopped."""
+    """Runs `model.fit` (with `BackupAndRestore`) or the custom loop, resuming where it stopped.
+
+    The checkpoint outlives training (`BackupAndRestore(delete_checkpoint=False)`; the custom
+    loop's checkpoints are not removed here): the run directory removes it once the run is
+    complete, so an interruption during the final evaluation or the save loses nothing.
+    """
     train_config = config.train
     epochs = train_config.steps // train_config.eval_interval
     custom = None
     if loop == "fit":
         # double_checkpoint keeps the previous backup, used if the latest one is corrupt.
-        callbacks.insert(
-            0, keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True)
-        )
-        checkpoint_dir = run_dir / "backup"
+        backup = keras.callbacks.BackupAndRestore(
+            str(run_dir / "backup"), double_checkpoint=True, delete_checkpoint=False)
+        callbacks.insert(0, backup)
         resumed_step = resumed_from * train_config.eval_interval
     else:
-        checkpoint_dir = run_dir / "checkpoints"
         strategy = choice.strategy
         task_id = getattr(getattr(strategy, "cluster_resolver", None), "task_id", 0) or 0
         custom = CustomTrainingLoop(
             model, strategy, data.train,
             grad_accum_steps=train_config.grad_accum_steps,
             steps_per_execution=train_config.steps_per_execution,
-            checkpoint_dir=str(checkpoint_dir), is_chief=choice.is_chief, task_id=task_id,
+            checkpoint_dir=str(run_dir / "checkpoints"), is_chief=choice.is_chief,
+            task_id=task_id,
         )
         resumed_step = custom.restore(print_fn=print_fn)
         resumed_from = resumed_step // train_config.eval_interval
+    finished = resumed_step >= epochs * train_config.eval_interval
     if resumed_step:
         # A preempted multi-worker run saves mid-epoch; the custom loop continues that epoch.
         into = resumed_step - resumed_from * train_config.eval_interval
         print_fn(
             f"Resuming {run_dir} from its checkpoint after epoch {resumed_from} of {epochs} "
             f"(step {resumed_step}"
-            + (f", {into} steps into epoch {resumed_from + 1}" if into else "") + ")."
+            + (f", {into} steps into epoch {resumed_from + 1}" if into else "") + ")"
+            + ("; training had finished: on to the final evaluation." if finished else ".")
         )
+    if finished:
+        # Only the restore runs: the loggers and the loss curve keep what the run wrote.
+        callbacks = callbacks[:1] if custom is None else []
     started = time.perf_counter()
     try:
         if custom is None:
@@ -341,9 +368,6 @@ def _fit(config, model, data, choice, loop, run_dir, callbacks, resumed_from, ve
     except RuntimeError as error:
         if "NaN" not in str(error) and "Inf" not in str(error):
             raise
-        raise _nan_error(run_dir, checkpoint_dir, " ".join(str(error).split())) from None
+        raise _nan_error(run_dir, " ".join(str(error).split())) from None
     seconds = time.perf_counter() - started
-    if custom is not None and choice.is_chief:
-        # Like BackupAndRestore's backup: a finished run needs no checkpoint to resume from.
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return _Fitted(history=history, custom=custom, resumed_from=resumed_from, seconds=seconds)
