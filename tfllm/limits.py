@@ -74,7 +74,8 @@ def current_limit(name, error=ValueError):
     """The limit `name` (one of `LIMITS`) in force: its environment variable if set, else the
     default. A variable that is not a positive integer raises `error`."""
     if name not in LIMITS:
-        raise ValueError(f"Unknown limit. Valid limits: {', '.join(LIMITS)}. Received: name={name!r}")
+        raise ValueError(
+            f"Unknown limit. Valid limits: {', '.join(LIMITS)}. Received: name={name!r}")
     variable = environment_variable(name)
     text = os.environ.get(variable, "").strip()
     if not text:

@@ -84,7 +84,8 @@ def _read_text(file, encoding_errors, corpus):
     try:
         data = file.read_bytes()
     except OSError as error:  # changed since it was checked, or a failing disk
-        raise CorpusError(os_error_message(error, file, "read", f"corpus={str(corpus)!r}")) from None
+        raise CorpusError(
+            os_error_message(error, file, "read", f"corpus={str(corpus)!r}")) from None
     return decode_text(data, str(file), encoding_errors)
 
 

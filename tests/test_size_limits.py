@@ -27,7 +27,8 @@ def test_every_limit_is_a_positive_int_raised_by_its_variable(monkeypatch):
 @pytest.mark.parametrize("text", ["abc", "0", "-5", "1.5"])
 def test_a_bad_variable_is_an_error_of_the_callers_class(monkeypatch, text):
     monkeypatch.setenv("TFLLM_MAX_NEW_TOKENS", text)
-    with pytest.raises(ConfigError, match=f"TFLLM_MAX_NEW_TOKENS must be a positive integer.*{text!r}"):
+    with pytest.raises(ConfigError,
+                       match=f"TFLLM_MAX_NEW_TOKENS must be a positive integer.*{text!r}"):
         check_at_most("train.sample_length", 5, "MAX_NEW_TOKENS", "new tokens", ConfigError)
 
 
