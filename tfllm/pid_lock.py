@@ -95,7 +95,7 @@ class PidLock:
         """The current lock file's contents as a dict, {} when unreadable, None when absent."""
         try:
             text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError:
             return {}
@@ -109,12 +109,13 @@ class PidLock:
         """Whether lock contents `holder` (from `holder()`) belong to no running process.
 
         A lock that names this very process is stale unless this process still holds it."""
-        if holder and holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
+        this_process = (os.getpid(), socket.gethostname())
+        if holder and (holder.get("pid"), holder.get("host")) == this_process:
             return os.path.realpath(self.path) not in _HELD_HERE
         if holder == {}:
             try:
                 return time.time() - self.path.stat().st_mtime > UNREADABLE_GRACE_S
-            except FileNotFoundError:
+            except OSError:
                 return True
         return not holder_is_alive(holder)
 
@@ -137,8 +138,9 @@ class PidLock:
                     f"delete {self.path}. Received: lock={str(self.path)!r}"
                 )
             if self._remove_stale(holder) and self.print_fn is not None:
+                previous = describe_holder(holder) if holder else "its lock file unreadable"
                 self.print_fn(f"Note: took over the lock of {self.what} from a job that no "
-                              f"longer runs ({describe_holder(holder) if holder else 'unreadable'}).")
+                              f"longer runs ({previous}).")
         raise TrainingError(f"Could not take the lock {self.path}: other processes keep taking "
                             f"and dropping it. Received: lock={str(self.path)!r}")
 
@@ -150,10 +152,18 @@ class PidLock:
             descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             return False
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(contents))
-            handle.flush()
-            os.fsync(handle.fileno())
+        except OSError as error:
+            raise TrainingError(f"Cannot create the lock file {self.path} ({error.strerror}) "
+                                f"for {self.what}. Received: lock={str(self.path)!r}") from None
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(contents))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as error:
+            os.remove(self.path)
+            raise TrainingError(f"Cannot write the lock file {self.path} ({error.strerror}) "
+                                f"for {self.what}. Received: lock={str(self.path)!r}") from None
         self.held = True
         _HELD_HERE.add(os.path.realpath(self.path))
         return True

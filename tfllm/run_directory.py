@@ -8,7 +8,8 @@
     trained     training finished and its checkpoint is kept until the model is saved: the same
                 config goes straight to the final evaluation and the save
     completed   the model was saved (or `train()` finished): the next run sets it aside
-    unfinished  a run that stopped before its first checkpoint: the next run sets it aside
+    unfinished  a run with no checkpoint (it stopped before its first one, or an older tfllm
+                left it): the next run sets it aside
 
 `RunDirectory` follows one run through it. `open` checks the state and takes the lock (one job
 per run directory: `tfllm.pid_lock`; only the chief of a multi-worker job takes it). Nothing is
@@ -99,7 +100,8 @@ def _read_json(path):
 
 
 def _checkpoint(path):
-    """(directory, epochs done or None) of the checkpoint in run directory `path`, or (None, None)."""
+    """(directory, epochs done or None) of the checkpoint in run directory `path`, or
+    (None, None) when it holds none."""
     backup = path / BACKUP_DIR
     if (backup / "latest.weights.h5").is_file() or (backup / "latest.weights.h5.bkp").is_file():
         metadata = _read_json(backup / "training_metadata.json") or {}
@@ -165,6 +167,9 @@ def check_run_dir(path, config, *, compare_model=True, check_lock=True):
             (the message lists the changed keys).
         TrainingError: another running job holds the run directory's lock.
     """
+    if os.path.lexists(path) and not Path(path).is_dir():
+        raise ConfigError(f"--run-dir must be a directory; {path} is a file. Choose another "
+                          f"--run-dir. Received: run_dir={str(path)!r}")
     state = inspect_run_dir(path)
     if state.state == "foreign":
         raise ConfigError(
@@ -219,7 +224,7 @@ class RunDirectory:
         self.chief = True
         self.started = False
         self._lock = None
-        self._created = False
+        self._created = []  # directories `open` created, deepest first
 
     @property
     def resumable(self):
@@ -234,7 +239,10 @@ class RunDirectory:
         self.config, self.chief = config, chief
         self.state = check_run_dir(self.path, config, check_lock=chief)
         if chief:
-            self._created = not self.path.exists()
+            missing = self.path.absolute()
+            while not missing.exists():
+                self._created.append(missing)
+                missing = missing.parent
             try:
                 self.path.mkdir(parents=True, exist_ok=True)
             except OSError as error:
@@ -257,8 +265,7 @@ class RunDirectory:
             return
         if self.state.state in ("completed", "unfinished"):
             self._set_aside()
-        write_text_atomically(self.path / CONFIG_FILE,
-                              json.dumps(self.config, indent=2, sort_keys=True))
+        self._write(CONFIG_FILE, json.dumps(self.config, indent=2, sort_keys=True))
         self._write_status("training")
 
     def _set_aside(self):
@@ -267,14 +274,15 @@ class RunDirectory:
         what = ("a completed run" + (f" (its model is in {self.state.model_dir})"
                                       if self.state.model_dir else "")
                 if self.state.state == "completed"
-                else "a run that stopped before its first checkpoint")
+                else "a run with no checkpoint to resume from")
         try:
             if set(entries) <= _SET_UP_FILES and self.state.state == "unfinished":
                 for name in entries:
                     target = self.path / name
                     shutil.rmtree(target) if target.is_dir() else target.unlink()
+                listed = ", ".join(sorted(entries))
                 self.print_fn(f"The run directory {self.path} held only the set-up files of "
-                              f"{what}: removed them.")
+                              f"a run that never trained ({listed}): removed them.")
                 return
             aside = _aside_path(self.path)
             aside.mkdir()
@@ -291,7 +299,16 @@ class RunDirectory:
     def _write_status(self, state, **extra):
         status = {"state": state, "pid": os.getpid(), "time": time.strftime("%Y-%m-%d %H:%M:%S"),
                   **extra}
-        write_text_atomically(self.path / STATUS_FILE, json.dumps(status, indent=2))
+        self._write(STATUS_FILE, json.dumps(status, indent=2))
+
+    def _write(self, name, text):
+        try:
+            write_text_atomically(self.path / name, text)
+        except OSError as error:
+            raise TrainingError(
+                f"Cannot write {self.path / name} ({error.strerror}): free space or fix the "
+                f"permissions, then run the same command again. "
+                f"Received: run_dir={str(self.path)!r}") from None
 
     def mark_trained(self):
         """Records that training ended; its checkpoint stays until `complete`."""
@@ -313,12 +330,13 @@ class RunDirectory:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
-        if self._created and not self.started:
-            try:
-                self.path.rmdir()  # only when empty: a directory someone else filled stays
-            except OSError:
-                pass
-            self._created = False
+        if not self.started:
+            for created in self._created:
+                try:
+                    created.rmdir()  # only when empty: a directory someone else filled stays
+                except OSError:
+                    break
+        self._created = []
 
 
 def interruption_note(path, *, started=True):

@@ -112,7 +112,8 @@ def test_a_run_interrupted_after_training_resumes_to_the_save(tmp_path, corpus):
     # Once more: evaluates, replaces the model directory it wrote (and says so), completes.
     result = run_cli(*argv)
     assert result.code == 0, result.stderr
-    assert f"Note: replacing the model directory tfllm wrote earlier at {model_dir}" in result.stdout
+    assert (f"Note: replacing the model directory tfllm wrote earlier at {model_dir}"
+            in result.stdout)
     assert "training had finished: on to the final evaluation" in result.stdout
     _assert_complete(model_dir, run_dir)
 
@@ -144,8 +145,8 @@ def test_a_failed_or_completed_run_does_not_block_the_next_command(tmp_path, cor
 
     restarted = results["restarts"]
     assert restarted.code == 0, restarted.stderr
-    assert (f"The run directory {run_dir} held only the set-up files of a run that stopped "
-            f"before its first checkpoint: removed them.") in restarted.stdout
+    assert (f"The run directory {run_dir} held only the set-up files of a run that never "
+            f"trained (config.json, status.json, tokenizer): removed them.") in restarted.stdout
     assert "Epoch 1/2" in restarted.stdout
 
     changed = results["changed"]
@@ -172,6 +173,8 @@ def test_refusals_come_before_tensorflow_and_change_nothing(tmp_path):
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "precious.txt").write_text("mine")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
     resumable = tmp_path / "resumable"
     (resumable / "backup").mkdir(parents=True)
     (resumable / "backup" / "latest.weights.h5").write_bytes(b"weights")
@@ -188,6 +191,7 @@ def test_refusals_come_before_tensorflow_and_change_nothing(tmp_path):
         "changed": _train_args(corpus, resumable, tmp_path / "model", "train.learning_rate=0.002",
                                "train.seed=7"),
         "output": _train_args(corpus, tmp_path / "run", foreign),
+        "output_file": _train_args(corpus, tmp_path / "run", a_file),
         "output_is_run": _train_args(corpus, resumable, resumable),
     })
     assert_one_line_error(results["busy"], f"Another tfllm job (pid {os.getpid()}",
@@ -196,8 +200,10 @@ def test_refusals_come_before_tensorflow_and_change_nothing(tmp_path):
     assert_one_line_error(results["changed"],
                           "(changed: train.learning_rate, train.seed). Resume it with the same")
     assert_one_line_error(results["output"], "holds files tfllm did not write (precious.txt)")
+    assert_one_line_error(results["output_file"], "is a file", "Add --overwrite")
     assert_one_line_error(results["output_is_run"], "which tfllm must not replace")
     for name, result in results.items():
         assert result.tensorflow_imported is False, name
     assert before == {path: sorted(p.name for p in path.rglob("*")) for path in before}
     assert not (tmp_path / "run").exists() and not (tmp_path / "model").exists()
+    assert a_file.read_text() == "mine"

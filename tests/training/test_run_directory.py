@@ -163,7 +163,7 @@ def test_a_run_that_never_starts_leaves_nothing(tmp_path):
     with pytest.raises(TrainingError, match="Another tfllm job"):
         RunDirectory(path, print_fn=None).open(CONFIG)  # one job per run directory
     directory.release()
-    assert not path.exists()
+    assert not (tmp_path / "runs").exists(), "the folders it created are removed too"
     # A directory that existed before is kept, only the lock goes.
     resumable = _write_run(tmp_path / "resumable", fit_epoch=1)
     before = sorted(p.name for p in resumable.rglob("*"))
@@ -206,8 +206,8 @@ def test_set_up_files_alone_are_removed_and_a_partial_run_is_moved(tmp_path):
     directory = RunDirectory(set_up_only, print_fn=notes.append).open(CONFIG)
     directory.start()
     directory.release()
-    assert "held only the set-up files of a run that stopped before its first checkpoint: " \
-           "removed them" in notes[0]
+    assert notes[0] == (f"The run directory {set_up_only} held only the set-up files of a run "
+                        f"that never trained (config.json, status.json, tokenizer): removed them.")
     assert not list(tmp_path.glob("set-up.previous-*"))
     partial = _write_run(tmp_path / "partial", extra=("logs/steps",))
     directory = RunDirectory(partial, print_fn=notes.append).open(CONFIG)
@@ -238,3 +238,13 @@ def test_the_interruption_note_is_what_the_disk_holds(tmp_path):
     completed = _write_run(tmp_path / "completed", status={"state": "completed", "model_dir": "m"})
     assert interruption_note(completed) == f"The run in {completed} had completed and its model " \
                                            "is saved in m."
+
+
+def test_a_run_dir_that_is_a_file_or_under_one_is_refused(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(ConfigError, match="is a file"):
+        RunDirectory(notes, print_fn=None).open(CONFIG)
+    with pytest.raises(TrainingError, match=r"Cannot create the run directory .*notes.txt/run"):
+        RunDirectory(notes / "run", print_fn=None).open(CONFIG)
+    assert notes.read_text() == "mine"

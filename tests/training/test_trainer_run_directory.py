@@ -67,7 +67,7 @@ def test_a_nan_before_the_first_checkpoint_says_so_and_does_not_block_the_next_r
     printed = []
     run = train(config, run_dir=run_dir, verbose=0, print_fn=printed.append)
     (aside,) = tmp_path.glob("run.previous-*")
-    assert (f"The run directory {run_dir} held a run that stopped before its first checkpoint: "
+    assert (f"The run directory {run_dir} held a run with no checkpoint to resume from: "
             f"moved it to {aside}.") in printed
     assert (aside / "logs").is_dir()
     assert np.isfinite(run.metrics["loss"]) and run.resumed_from_epoch == 0
