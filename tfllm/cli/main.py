@@ -166,13 +166,6 @@ def _train(args):
 
     # A bad model argument fails now, before the corpus is read and a tokenizer learned.
     config = dataclasses.replace(config, model=check_model_config(config.model))
-    from tfllm.errors import ConfigError
-    from tfllm.limits import check_training_sizes
-
-    # Context, tokens and attention scores per batch within tfllm's limits, before any allocation.
-    check_training_sizes(config.train.batch_size, config.model.config,
-                         config.train.sample_length, ConfigError)
-
     from tfllm.experiments import run_training
 
     # On Ctrl-C, run_training's KeyboardInterrupt says what the run left (see `main`).

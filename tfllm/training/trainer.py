@@ -64,6 +64,7 @@ import tensorflow as tf
 from tfllm.config import RunConfig
 from tfllm.data import load_corpus
 from tfllm.errors import ConfigError, TrainingError
+from tfllm.limits import check_training_sizes
 from tfllm.models import build_model, check_model_config, model_arguments, model_class
 from tfllm.pause_points import pause_point
 from tfllm.run_directory import RunDirectory, default_run_dir, inspect_run_dir
@@ -187,6 +188,9 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
             another job holds the run directory's lock.
     """
     config = dataclasses.replace(config, model=check_model_config(config.model))
+    # Context, tokens and attention scores per batch within tfllm's limits, before allocation.
+    check_training_sizes(config.train.batch_size, config.model.config,
+                         config.train.sample_length, ConfigError)
     task = get_task(config.task)
     train_config = config.train
     # The strategy comes first: MultiWorkerMirroredStrategy must configure collective ops
