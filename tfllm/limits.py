@@ -60,9 +60,16 @@ MAX_ATTENTION_SCORES = 2**29
 # token per byte, 4 bytes each (2 GiB at the limit), well inside int32 positions.
 MAX_CORPUS_MB = 512
 
+# Tokenizers (`tfllm tokenizer train --vocab-size`). The vocabulary becomes a (V, D) embedding
+# and a (D, V) output projection, and every training step computes (B, T, V) logits: at
+# V = 262,144 the shakespeare-char batch (32 x 128 positions) already holds 4.3 GB of float32
+# logits, and the learners' own tables grow with V too.
+MAX_VOCABULARY_SIZE = 262_144
+
 _MB = 2**20
 LIMITS = ("MAX_NEW_TOKENS", "MAX_GENERATION_ROWS", "MAX_GENERATION_MB", "MAX_PROMPT_FILE_MB",
-          "MAX_SEQUENCE_LENGTH", "MAX_BATCH_TOKENS", "MAX_ATTENTION_SCORES", "MAX_CORPUS_MB")
+          "MAX_SEQUENCE_LENGTH", "MAX_BATCH_TOKENS", "MAX_ATTENTION_SCORES", "MAX_CORPUS_MB",
+          "MAX_VOCABULARY_SIZE")
 
 
 def environment_variable(name):

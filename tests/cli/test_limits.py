@@ -24,6 +24,13 @@ PRE_TENSORFLOW_CASES = {
     "new tokens over the limit": (
         ["generate", "--model", "{model}", "--prompt", "A", "--max-new-tokens", "1000000000"],
         ["--max-new-tokens=1,000,000,000", "limit of 65,536", "TFLLM_MAX_NEW_TOKENS=N"]),
+    "export length over the limit": (
+        ["export", "--model", "{model}", "--max-new-tokens", "1000000000"],
+        ["--max-new-tokens=1,000,000,000", "limit of 65,536", "TFLLM_MAX_NEW_TOKENS=N"]),
+    "vocabulary over the limit": (
+        ["tokenizer", "train", "--kind", "wordpiece", "--vocab-size", "100000000", "--output",
+         "{folder}/tok"],
+        ["--vocab-size=100,000,000", "limit of 262,144 ids", "TFLLM_MAX_VOCABULARY_SIZE=N"]),
     "sequences over the limit": (
         ["generate", "--model", "{model}", "--prompt", "A", "--num-return-sequences", "1000000"],
         ["1 prompt(s) x --num-return-sequences 1,000,000", "limit of 1,024 rows",

@@ -37,6 +37,11 @@ def _export(args):
     from tfllm.export.output_guard import check_output_dir
     from tfllm.paths import check_model_dir
 
+    from tfllm.limits import check_at_most
+
+    # The default length of every request the export will serve: bounded like `generate`'s.
+    check_at_most("--max-new-tokens", args.max_new_tokens, "MAX_NEW_TOKENS",
+                  "new tokens per continuation", TfllmError)
     if not 0.0 < args.top_p <= 1.0:
         raise TfllmError(f"--top-p must be in (0, 1]. Received: --top-p {args.top_p}")
     if args.repetition_penalty <= 0:

@@ -57,8 +57,13 @@ def _train(args):
     import time
     from pathlib import Path
 
+    from tfllm.errors import TokenizerError
     from tfllm.export.output_guard import check_output_dir
+    from tfllm.limits import check_at_most
 
+    if args.vocab_size is not None:
+        check_at_most("--vocab-size", args.vocab_size, "MAX_VOCABULARY_SIZE", "ids",
+                      TokenizerError)
     output = Path(args.output)
     note = check_output_dir(output, overwrite=args.overwrite, kind="tokenizer")
     check_corpus_path(args.corpus)
