@@ -146,7 +146,8 @@ def _sequence_length(config):
         model_arguments(model_class(config.model.class_name)).get("sequence_length"))
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(
-            f"task {config.task} needs the model's context length: set model.sequence_length. "
+            f"task {config.task} needs the model's context length, a positive integer: set "
+            f"model.sequence_length. "
             f"Received: model.sequence_length={value!r}"
         )
     return value
