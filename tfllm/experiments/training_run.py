@@ -11,12 +11,14 @@ Example:
 """
 
 import dataclasses
+import errno
 from pathlib import Path
 
 from tfllm.data import (DOCUMENT_SEPARATOR, SPLITS, load_corpus, load_documents,
                         tokenize_corpus_text)
-from tfllm.errors import ConfigError
+from tfllm.errors import ConfigError, TfllmError, TrainingError
 from tfllm.export import check_output_dir, load_model_dir, save_model_dir
+from tfllm.export.staged_directory import USER_ERRORS, user_errno
 from tfllm.pause_points import pause_point
 from tfllm.run_directory import RunDirectory, default_run_dir, interruption_note
 from tfllm.tasks import get_task
@@ -71,6 +73,20 @@ def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose=
         directory.release()
         # What the run left, read from the disk once it is released: the CLI prints it.
         raise KeyboardInterrupt(interruption_note(run_dir, started=directory.started)) from None
+    except Exception as error:
+        # A full disk or a permission error while the run writes its logs, loss curve or
+        # checkpoints: one line that says what happened and what the run left.
+        code = None if isinstance(error, TfllmError) else user_errno(error)
+        if code is None:
+            raise
+        directory.release()
+        meaning = USER_ERRORS[code][0]
+        where = getattr(error, "filename", None)
+        raise TrainingError(
+            f"The run stopped: {meaning} ({errno.errorcode.get(code, code)}"
+            + (f": {where}" if where else "") + "). "
+            + interruption_note(run_dir, started=directory.started)
+        ) from error
     finally:
         directory.release()
 
