@@ -31,6 +31,7 @@ from tfllm.training.training_setup import (
     resolve_jit_compile,
     resolve_loop,
     training_callbacks,
+    uses_xla,
 )
 from tfllm.training.warmup_cosine_decay import WarmupCosineDecay
 
@@ -63,5 +64,6 @@ __all__ = [
     "seed_generator_states",
     "train",
     "training_callbacks",
+    "uses_xla",
     "wrap_optimizer_for_precision",
 ]

@@ -76,9 +76,9 @@ from tfllm.training.precision import dtype_policy
 from tfllm.training.strategies import resolve_strategy
 from tfllm.training.training_setup import (
     compile_arguments,
-    resolve_jit_compile,
     resolve_loop,
     training_callbacks,
+    uses_xla,
 )
 
 
@@ -290,8 +290,8 @@ def _train_in(directory, config, task, choice, loop, *, corpus, verbose, callbac
 def _describe_setup(config, choice, loop, micro_batch):
     train_config = config.train
     accumulation = train_config.grad_accum_steps
-    xla = (resolve_jit_compile(train_config, model_class(config.model.class_name))
-           and not train_config.deterministic and loop == "fit" and choice.num_replicas == 1)
+    xla = uses_xla(train_config, model_class(config.model.class_name), loop=loop,
+                   num_replicas=choice.num_replicas)
     return (
         f"{choice.description} Loop: {loop}. Global batch {train_config.batch_size} = "
         + (f"{accumulation} micro-batches x " if accumulation > 1 else "")

@@ -33,6 +33,13 @@ def resolve_jit_compile(train_config, model):
     return bool(getattr(model, "jit_compile_by_default", False))
 
 
+def uses_xla(train_config, model, *, loop="fit", num_replicas=1):
+    """Whether a run compiles with XLA: `resolve_jit_compile`, and only where it is known to
+    work: not with op determinism, not in the custom loop, not across several replicas."""
+    return (resolve_jit_compile(train_config, model) and not train_config.deterministic
+            and loop == "fit" and num_replicas == 1)
+
+
 def resolve_loop(train_config, strategy_name):
     """The loop that trains under the resolved strategy: "fit" or "custom"."""
     if train_config.loop != "auto":
@@ -58,8 +65,7 @@ def compile_arguments(train_config, task, model, *, characters_per_token=1.0, lo
     clipping, accumulation and precision; the task's loss and weighted metrics; XLA.
 
     Call it inside `strategy.scope()` (and `tfllm.training.dtype_policy(precision)`), where the
-    model was built. XLA is used only where it is known to work: not with op determinism, not
-    in the custom loop and not across several replicas.
+    model was built. XLA follows `uses_xla`.
     """
     optimizer = build_optimizer(
         learning_rate_schedule(train_config),
@@ -69,8 +75,7 @@ def compile_arguments(train_config, task, model, *, characters_per_token=1.0, lo
         clipnorm=train_config.clipnorm,
         gradient_accumulation_steps=train_config.grad_accum_steps,
     )
-    jit_compile = (resolve_jit_compile(train_config, model) and not train_config.deterministic
-                   and loop == "fit" and num_replicas == 1)
+    jit_compile = uses_xla(train_config, model, loop=loop, num_replicas=num_replicas)
     return {
         "optimizer": wrap_optimizer_for_precision(optimizer, train_config.precision),
         "loss": task.loss(),
