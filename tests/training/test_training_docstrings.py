@@ -12,6 +12,7 @@ MODULES = [
     "throughput_logger",
     "text_sample_logger",
     "loss_curve_plot",
+    "run_backup",
 ]
 
 

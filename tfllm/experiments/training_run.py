@@ -12,11 +12,12 @@ Example:
 
 import dataclasses
 import errno
+import os
 from pathlib import Path
 
 from tfllm.data import (DOCUMENT_SEPARATOR, SPLITS, load_corpus, load_documents,
                         tokenize_corpus_text)
-from tfllm.errors import ConfigError, TfllmError, TrainingError
+from tfllm.errors import ConfigError, OutputPathError, TfllmError, TrainingError
 from tfllm.export import check_output_dir, load_model_dir, save_model_dir
 from tfllm.export.staged_directory import USER_ERRORS, user_errno
 from tfllm.pause_points import pause_point
@@ -80,15 +81,27 @@ def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose=
         if code is None:
             raise
         directory.release()
-        meaning = USER_ERRORS[code][0]
-        where = getattr(error, "filename", None)
         raise TrainingError(
-            f"The run stopped: {meaning} ({errno.errorcode.get(code, code)}"
-            + (f": {where}" if where else "") + "). "
+            f"The run stopped: {_os_error_words(error, code)}. "
+            + ("Free space first. " if code in (errno.ENOSPC, errno.EDQUOT) else "")
             + interruption_note(run_dir, started=directory.started)
         ) from error
     finally:
         directory.release()
+
+
+def _os_error_words(error, code):
+    """`no space left on device (ENOSPC: FILE; DETAIL)` for an OS error `error` with errno `code`.
+
+    DETAIL is what the raiser added to the C library's wording, such as the space a write
+    needed (`tfllm.disk_space`)."""
+    where = getattr(error, "filename", None)
+    detail = str(getattr(error, "strerror", "") or "")
+    standard = os.strerror(code)
+    detail = detail[len(standard):].lstrip(": ") if detail.startswith(standard) else ""
+    inside = "; ".join(part for part in (where, detail) if part)
+    return (f"{USER_ERRORS[code][0]} ({errno.errorcode.get(code, code)}"
+            + (f": {inside}" if inside else "") + ")")
 
 
 def _train_and_save(config, directory, output_dir, *, corpus, verbose, overwrite, print_fn):
@@ -100,16 +113,21 @@ def _train_and_save(config, directory, output_dir, *, corpus, verbose, overwrite
         # Another worker of a multi-worker job: the chief saves the (identical) model.
         print_fn(f"Worker done (the chief saves the model to {output_dir}).")
         return result
-    save_model_dir(
-        output_dir,
-        run.model,
-        run.tokenizer,
-        run.config,
-        metrics=metrics,
-        extra_files={"loss_curve.png": run.run_dir / "loss_curve.png"},
-        overwrite=overwrite,
-        protect=(run.run_dir,),
-    )
+    try:
+        save_model_dir(
+            output_dir,
+            run.model,
+            run.tokenizer,
+            run.config,
+            metrics=metrics,
+            extra_files={"loss_curve.png": run.run_dir / "loss_curve.png"},
+            overwrite=overwrite,
+            protect=(run.run_dir,),
+        )
+    except OutputPathError as error:
+        # Training is done and its checkpoint kept: say that the fix costs no retraining.
+        directory.release()
+        raise OutputPathError(f"{error} {interruption_note(directory.path)}") from error
     pause_point("after_save")
     # Only now is the checkpoint no longer needed.
     directory.complete(model_dir=output_dir)

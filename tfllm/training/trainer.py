@@ -73,6 +73,7 @@ from tfllm.tokenizers import build_tokenizer, load_tokenizer
 from tfllm.training.custom_training_loop import CustomTrainingLoop
 from tfllm.training.evaluation import evaluate_model
 from tfllm.training.precision import dtype_policy
+from tfllm.training.run_backup import RunBackup
 from tfllm.training.strategies import resolve_strategy
 from tfllm.training.training_setup import (
     compile_arguments,
@@ -320,8 +321,9 @@ def _fit(config, model, data, choice, loop, run_dir, callbacks, resumed_from, ve
     epochs = train_config.steps // train_config.eval_interval
     custom = None
     if loop == "fit":
-        # double_checkpoint keeps the previous backup, used if the latest one is corrupt.
-        backup = keras.callbacks.BackupAndRestore(
+        # double_checkpoint keeps the previous backup, used if the latest one is corrupt;
+        # RunBackup refuses a save the disk cannot hold, so a full disk cannot truncate it.
+        backup = RunBackup(
             str(run_dir / "backup"), double_checkpoint=True, delete_checkpoint=False)
         callbacks.insert(0, backup)
         resumed_step = resumed_from * train_config.eval_interval
