@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from keras import ops
 
 from tfllm.layers import FeedForward
 from tfllm.models import GPT
@@ -57,6 +58,21 @@ class LazyWeights(keras.layers.Layer):
         return input_shape
 
 
+@keras.saving.register_keras_serializable(package="tfllm_test_harness")
+class ContextShift(keras.layers.Layer):
+    """Two tensor inputs: adds a projection of the mean of `context` (B, S, C) to `inputs`."""
+
+    def build(self, inputs_shape, context_shape):
+        self.kernel = self.add_weight(shape=(context_shape[-1], inputs_shape[-1]), name="kernel")
+
+    def call(self, inputs, context):
+        pooled = ops.mean(context, axis=1, keepdims=True)  # (B, 1, C)
+        return inputs + ops.matmul(pooled, self.kernel)  # (B, T, D)
+
+    def compute_output_shape(self, inputs_shape, context_shape):
+        return inputs_shape
+
+
 def test_passes_a_correct_keras_layer():
     outputs = run_layer_test(keras.layers.Dense, {"units": 3}, X,
                              expected_output_shape=(2, 4, 3), expected_num_trainable_weights=2)
@@ -71,6 +87,16 @@ def test_passes_a_correct_keras_layer():
 def test_catches_broken_layers(layer_cls, init_kwargs, message):
     with pytest.raises(AssertionError, match=message):
         run_layer_test(layer_cls, init_kwargs, X, expected_output_shape=(2, 4, 8), **QUICK)
+
+
+def test_a_second_tensor_input_goes_through_every_check():
+    context = np.random.default_rng(0).normal(size=(2, 3, 5)).astype("float32")  # (B, S, C)
+    outputs = run_layer_test(ContextShift, {}, X, call_kwargs={"context": context},
+                             expected_output_shape=(2, 4, 8), expected_num_trainable_weights=1)
+    assert outputs.shape == (2, 4, 8) and not np.allclose(outputs, X)
+    with pytest.raises(ValueError, match=r"call_kwargs\['context'\].shape=\(3, 5\)"):
+        run_layer_test(ContextShift, {}, X, call_kwargs={"context": context[0]},
+                       expected_output_shape=(2, 4, 8))
 
 
 def test_catches_weights_created_outside_build():

@@ -20,9 +20,10 @@ import typing
 from dataclasses import dataclass, field
 
 from tfllm.errors import ConfigError
+from tfllm.config_compatibility import legacy_model_section
 from tfllm.validation import (check_bool, check_choice, check_non_negative_float,
                               check_non_negative_int, check_open_unit, check_positive_float,
-                              check_positive_int)
+                              check_positive_int, check_rate)
 
 
 # Names `TrainConfig` accepts. They live here, in plain Python, so a typo is reported before
@@ -33,6 +34,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 JIT_COMPILE = ("auto", "true", "false")
 WINDOWS = ("random", "all")
 ENCODING_ERRORS = ("strict", "replace", "skip")
+SCHEDULES = ("cosine", "inverse_sqrt")
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,10 @@ class TrainConfig:
     steps_per_execution: int = 1
     # Op determinism for bit-exact reruns and resumes (slower; turns XLA off).
     deterministic: bool = False
+    # Learning-rate schedule: cosine (warmup, then cosine decay) | inverse_sqrt (warmup, then 1/sqrt).
+    schedule: str = "cosine"
+    # Label smoothing eps of the training loss, in [0, 1) (evaluation always scores plain NLL).
+    label_smoothing: float = 0.0
 
     def __post_init__(self):
         # Every value is checked here, where the config is built, so a bad value is a one-line
@@ -161,6 +167,8 @@ class TrainConfig:
         check_choice("train.loop", self.loop, LOOPS, ConfigError)
         check_choice("train.precision", self.precision, PRECISIONS, ConfigError)
         check_bool("train.deterministic", self.deterministic, ConfigError)
+        check_choice("train.schedule", self.schedule, SCHEDULES, ConfigError)
+        check_rate("train.label_smoothing", self.label_smoothing, ConfigError)
         self._check_together()
 
     def _check_together(self):
@@ -202,7 +210,7 @@ class RunConfig:
     # Name of the run: the default run directory is runs/<name>, the model saved_models/<name>.
     name: str = "run"
     # What the model learns, and so its data pipelines, loss, metrics and report
-    # (`tfllm.tasks`): "causal_lm" (next-token prediction).
+    # (`tfllm.tasks`): "causal_lm" (next-token prediction) or "restoration" (seq2seq).
     task: str = "causal_lm"
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -242,22 +250,12 @@ class RunConfig:
         return cls(**kwargs)
 
 
-# The model sections of configs written before a model was its own config: each architecture
-# name and the fields its constructor took.
-_LEGACY_ARCHITECTURES = {
-    "gpt": ("GPT", ("sequence_length", "num_layers", "num_heads", "hidden_dim",
-                    "intermediate_dim", "dropout", "position_encoding", "norm_first",
-                    "tie_embeddings")),
-    "lstm": ("LSTMLanguageModel", ("sequence_length", "num_layers", "hidden_dim", "dropout")),
-}
-
-
 def _model_from_dict(values):
     if not isinstance(values, dict):
         raise ConfigError(f"Config section 'model' must be an object. Received: {values!r}")
-    if "architecture" in values and values["architecture"] in _LEGACY_ARCHITECTURES:
-        class_name, fields = _LEGACY_ARCHITECTURES[values["architecture"]]
-        return ModelConfig(class_name, {key: values[key] for key in fields if key in values})
+    legacy = legacy_model_section(values)
+    if legacy is not None:
+        return ModelConfig(*legacy)
     unknown = sorted(set(values) - {"class_name", "config"})
     if unknown:
         raise ConfigError(

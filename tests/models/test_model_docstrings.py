@@ -6,7 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["tfllm.models.gpt", "tfllm.models.lstm_language_model", "tfllm.models.model_factory",
-           "tfllm.testing.layer_test"]
+           "tfllm.models.gru_seq2seq", "tfllm.models.encoder_decoder_transformer",
+           "tfllm.models.attention_maps", "tfllm.testing.layer_test"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -26,6 +26,13 @@ EXPECTED = {
          "'loss': 'MaskedCrossEntropy'", "TensorBoard"],
         ["runs/smoke-pieces/loss_curve.png"],
     ),
+    "03_encoder_decoder.ipynb": (
+        ["teacher forcing: labels are the decoder inputs shifted by one: True",
+         "weights on real target tokens only: True", "padding changes nothing: True",
+         "same output from them: True", "copy baseline", "rule-based baseline",
+         "cross-attention map saved"],
+        ["cross_attention.png"],
+    ),
 }
 
 

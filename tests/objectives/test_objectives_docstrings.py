@@ -5,7 +5,14 @@ import importlib
 
 import pytest
 
-MODULES = ["masked_cross_entropy", "perplexity", "bits_per_character", "masked_accuracy"]
+MODULES = [
+    "masked_cross_entropy",
+    "perplexity",
+    "bits_per_character",
+    "masked_accuracy",
+    "bleu",
+    "restoration_scores",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

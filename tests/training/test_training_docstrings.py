@@ -8,6 +8,7 @@ import pytest
 MODULES = [
     "optimizers",
     "warmup_cosine_decay",
+    "inverse_square_root_schedule",
     "evaluation",
     "throughput_logger",
     "text_sample_logger",

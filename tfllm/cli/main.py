@@ -13,7 +13,6 @@ import json
 import os
 import sys
 
-from tfllm.cli.argument_types import non_negative_float, non_negative_int, positive_int
 from tfllm.cli.tensorflow_startup import debug_enabled, import_tensorflow
 
 EXIT_USAGE = 2
@@ -24,6 +23,7 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed write
 # sub-parser(s) to the `commands` sub-parsers action and sets `handler` defaults. Keep these
 # modules free of TensorFlow imports at module level, like this one.
 COMMAND_MODULES = (
+    "tfllm.cli.generate_command",
     "tfllm.cli.export_command",
     "tfllm.cli.bench_command",
     "tfllm.cli.embeddings_command",
@@ -84,8 +84,6 @@ def build_parser():
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=_evaluate)
 
-    _add_generate_parser(commands)
-
     presets = commands.add_parser("presets", help="list the named configurations")
     presets.add_argument("--json", action="store_true", help="print each preset's full config")
     presets.set_defaults(handler=_presets)
@@ -93,53 +91,6 @@ def build_parser():
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(commands)
     return parser
-
-
-def _add_generate_parser(commands):
-    generate = commands.add_parser("generate", help="continue prompts with a saved model")
-    generate.add_argument("--model", required=True, help="a model directory")
-    source = generate.add_mutually_exclusive_group(required=True)
-    source.add_argument("--prompt", help="the text to continue (\\n and \\t are understood)")
-    source.add_argument("--prompt-file",
-                        help="a UTF-8 file with one prompt per line (at most 16 MB and 1,024 "
-                             "prompts; see docs/generation.md, Limits)")
-    generate.add_argument("--max-new-tokens", type=positive_int, default=300,
-                          help="the most tokens generated after each prompt (default 300, at "
-                               "most 65,536)")
-    generate.add_argument("--min-new-tokens", type=non_negative_int, default=0,
-                          help="no stop sequence or end id ends a prompt before this many")
-    generate.add_argument("--temperature", type=non_negative_float, default=0.8,
-                          help="0 = greedy; higher = more varied (default 0.8)")
-    generate.add_argument("--top-k", type=non_negative_int, default=0,
-                          help="sample among the k most likely tokens (0 = all)")
-    generate.add_argument("--top-p", type=float, default=1.0,
-                          help="nucleus sampling: keep the likeliest tokens holding this "
-                               "probability, in (0, 1] (default 1 = all)")
-    generate.add_argument("--repetition-penalty", type=float, default=1.0,
-                          help="> 1 makes tokens already seen less likely (default 1 = off)")
-    generate.add_argument("--presence-penalty", type=float, default=0.0)
-    generate.add_argument("--frequency-penalty", type=float, default=0.0)
-    generate.add_argument("--no-repeat-ngram-size", type=non_negative_int, default=0,
-                          help="never repeat an n-gram of this size (0 = off)")
-    generate.add_argument("--ban", action="append", default=[], metavar="TEXT",
-                          help="text that must never be generated (repeatable)")
-    generate.add_argument("--stop", action="append", default=[], metavar="TEXT",
-                          help="end a continuation at this text, e.g. --stop '\\n\\n' "
-                               "(repeatable; the stop text is not printed)")
-    generate.add_argument("--num-return-sequences", type=positive_int, default=1,
-                          help="continuations per prompt; prompts x sequences (or x beams) "
-                               "at most 1,024 rows")
-    generate.add_argument("--num-beams", type=positive_int, default=1,
-                          help="> 1: beam search (deterministic; ignores temperature/top-k/top-p)")
-    generate.add_argument("--length-penalty", type=float, default=1.0,
-                          help="beam search ranks by log p / length ** this (default 1)")
-    generate.add_argument("--seed", type=int, default=None, help="for reproducible samples")
-    output = generate.add_mutually_exclusive_group()
-    output.add_argument("--stream", action="store_true", help="print tokens as they are generated")
-    output.add_argument("--json", action="store_true",
-                        help="one JSON object per continuation: text, tokens, log-probability, "
-                             "finish reason")
-    generate.set_defaults(handler=_generate)
 
 
 def _train(args):
@@ -225,124 +176,19 @@ def evaluation_line(result):
     """The one line `tfllm evaluate` prints for the result of `evaluate_model_dir`."""
     scored = (f"whole of {result['corpus']}" if result["split"] == "whole"
               else f"{result['split']} split of {result['corpus']}")
-    return (
-        f"{scored} ({result['characters']:,} characters, {result['tokens']:,} tokens): "
-        f"loss {result['loss']:.4f}, perplexity {result['perplexity']:.3f}, "
-        f"bits_per_character {result['bits_per_character']:.4f}"
-    )
+    figures = [f"loss {result['loss']:.4f}", f"perplexity {result['perplexity']:.3f}"]
+    if "bits_per_character" in result:  # a language model's
+        figures.append(f"bits_per_character {result['bits_per_character']:.4f}")
+    else:  # an encoder-decoder model's: teacher-forced accuracy, then its decoded outputs
+        figures += [f"{label} {result[key]:{form}}" for key, label, form in _SEQ2SEQ_FIGURES
+                    if key in result]
+    return f"{scored} ({result['characters']:,} characters, {result['tokens']:,} tokens): " + (
+        ", ".join(figures))
 
 
-def _unescape(text):
-    r"""Shell arguments arrive with literal backslashes: turn \n, \t and \\ into characters."""
-    return text.replace("\\\\", "\0").replace("\\n", "\n").replace("\\t", "\t").replace("\0", "\\")
-
-
-def _read_prompts(args):
-    """The prompts, checked before TensorFlow is imported: a --prompt-file is read whole (at
-    most `MAX_PROMPT_FILE_MB`), and prompts x sequences (or beams) within `MAX_GENERATION_ROWS`."""
-    from tfllm.errors import GenerationError
-    from tfllm.limits import check_generation_rows
-    from tfllm.paths import read_small_file
-
-    if args.prompt is not None:
-        prompts = [args.prompt]
-    else:
-        data = read_small_file(args.prompt_file, "--prompt-file", GenerationError,
-                               "MAX_PROMPT_FILE_MB", what="prompt file")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise GenerationError(
-                f"The prompt file {args.prompt_file!r} is not UTF-8 ({error.reason} at byte "
-                f"{error.start}); save it as UTF-8.") from None
-        prompts = [line for line in text.splitlines() if line.strip()]
-        if not prompts:
-            raise GenerationError(f"The prompt file {args.prompt_file!r} has no non-empty line: "
-                                  f"write one prompt per line.")
-    check_generation_rows(len(prompts), args.num_return_sequences, args.num_beams,
-                          GenerationError, names=("--num-return-sequences", "--num-beams"))
-    return [_unescape(prompt) for prompt in prompts]
-
-
-def _generate(args):
-    from tfllm.errors import GenerationError
-    from tfllm.limits import check_at_most
-    from tfllm.paths import check_model_dir
-
-    check_at_most("--max-new-tokens", args.max_new_tokens, "MAX_NEW_TOKENS",
-                  "new tokens per continuation", GenerationError)
-    check_model_dir(args.model)
-    prompts = _read_prompts(args)
-    import_tensorflow()
-    from tfllm.export import load_model_dir
-    from tfllm.generation import generate
-
-    loaded = load_model_dir(args.model)
-    tokenizer = loaded.tokenizer
-    limit = loaded.model.max_cache_length
-    for prompt in prompts:
-        unknown = tokenizer.unknown_characters(prompt)
-        if unknown:
-            print(f"tfllm generate: note: the prompt has characters outside the model's "
-                  f"vocabulary ({''.join(unknown)!r}); they were removed before generating.",
-                  file=sys.stderr)
-    streamed = []
-
-    def stream(row, text):
-        if row == 0:  # print the first continuation live; the others follow at the end
-            print(text, end="", flush=True)
-            streamed.append(text)
-
-    if args.stream and len(prompts) * args.num_return_sequences == 1:
-        print(prompts[0], end="", flush=True)
-    results = generate(
-        loaded.model,
-        tokenizer,
-        prompts,
-        max_new_tokens=args.max_new_tokens,
-        min_new_tokens=args.min_new_tokens,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        repetition_penalty=args.repetition_penalty,
-        presence_penalty=args.presence_penalty,
-        frequency_penalty=args.frequency_penalty,
-        no_repeat_ngram_size=args.no_repeat_ngram_size,
-        banned_words=[_unescape(text) for text in args.ban],
-        stop=[_unescape(text) for text in args.stop],
-        num_return_sequences=args.num_return_sequences,
-        num_beams=args.num_beams,
-        length_penalty=args.length_penalty,
-        seed=args.seed,
-        stream=stream if args.stream and len(prompts) * args.num_return_sequences == 1 else None,
-        return_details=True,
-        unknown="drop",
-    )
-    for result in results:
-        if result.cropped_tokens:
-            print(f"tfllm generate: note: the prompt was longer than the model's context of "
-                  f"{limit} tokens; its first {result.cropped_tokens} tokens were dropped.",
-                  file=sys.stderr)
-            break
-    if args.json:
-        for result in results:
-            print(json.dumps({
-                "prompt": result.prompt,
-                "text": result.text,
-                "tokens": len(result.token_ids),
-                "log_probability": round(result.log_probability, 4),
-                "finish_reason": result.finish_reason,
-                "cropped_prompt_tokens": result.cropped_tokens,
-                **({"score": round(result.score, 4)} if result.score is not None else {}),
-            }, ensure_ascii=False))
-    elif streamed or (args.stream and len(results) == 1):
-        print()
-    else:
-        for index, result in enumerate(results):
-            if index:
-                print("\n" + "-" * 40)
-            print(result.prompt + result.text)
-    return 0
+_SEQ2SEQ_FIGURES = (("accuracy", "token accuracy", ".4f"), ("bleu", "BLEU", ".2f"),
+                    ("casing_accuracy", "casing accuracy", ".4f"),
+                    ("punctuation_f1", "punctuation F1", ".4f"))
 
 
 def _presets(args):

@@ -10,6 +10,9 @@
   (`bucketing.py`); `pipeline_throughput(dataset)` -> tokens/s of a pipeline alone.
 - `TextCleaner` / `clean_text`: optional NFKC, lower-casing, whitespace, stop words
   (`text_cleaning.py`).
+- `restoration_pairs(documents)` -> (stripped line, line as written) pairs of the spoken lines
+  (`restoration_pairs.py`); `pair_dataset(pairs, tokenizer, ...)` -> teacher-forced seq2seq
+  batches, optionally bucketed by length (`pair_dataset.py`).
 - `skipgram_dataset` (word2vec pairs); `WordVectors` and the GloVe / word2vec text formats
   (`word_vectors.py`); `nearest_neighbours`, `analogy`, `related_pair_similarity` on them
   (`word_vector_queries.py`).
@@ -31,7 +34,21 @@ from tfllm.data.corpus import DOCUMENT_SEPARATOR, SPLITS, Corpus, load_corpus, l
 from tfllm.data.document import Document
 from tfllm.data.lm_dataset import WINDOWS, lm_dataset, tokenize_corpus_text
 from tfllm.data.packing import packed_dataset, segment_attention_mask
+from tfllm.data.pair_dataset import (
+    PairLengths,
+    bucket_boundaries_for,
+    count_long_pairs,
+    pair_dataset,
+    pair_lengths,
+)
 from tfllm.data.pipeline_throughput import PipelineThroughput, pipeline_throughput
+from tfllm.data.restoration_pairs import (
+    RESTORATION_MARKS,
+    RestorationPair,
+    dialogue_lines,
+    restoration_pairs,
+    strip_line,
+)
 from tfllm.data.shakespeare import (
     TEST_PLAYS,
     VALIDATION_PLAYS,
@@ -96,4 +113,14 @@ __all__ = [
     "pipeline_throughput",
     "segment_attention_mask",
     "tokenized_dataset",
+    "PairLengths",
+    "bucket_boundaries_for",
+    "count_long_pairs",
+    "pair_dataset",
+    "pair_lengths",
+    "RESTORATION_MARKS",
+    "RestorationPair",
+    "dialogue_lines",
+    "restoration_pairs",
+    "strip_line",
 ]

@@ -181,14 +181,17 @@ def evaluate_model_dir(model_dir, *, corpus=None, split=None, encoding_errors="s
     options = dict(tfds_split=data.tfds_split, text_feature=data.text_feature)
     if split is None and corpus is not None:
         documents = load_documents(corpus_spec, encoding_errors, **options)
-        text = DOCUMENT_SEPARATOR.join(d.text.strip("\n") for d in documents)
     else:
         split = split or "validation"
-        text = load_corpus(corpus_spec, encoding_errors=encoding_errors, **options).split_text(split)
+        documents = load_corpus(corpus_spec, encoding_errors=encoding_errors,
+                                **options).documents(split)
+    text = DOCUMENT_SEPARATOR.join(d.text.strip("\n") for d in documents)
     task = get_task(config.task)
     dataset, ratio = task.evaluation_data(
-        text, loaded.tokenizer, loaded.model.sequence_length, batch_size or config.train.batch_size)
+        documents, loaded.tokenizer, task.lengths(loaded.model.get_config()),
+        batch_size or config.train.batch_size)
     result = evaluate_model(loaded.model, dataset, task, characters_per_token=ratio)
+    result.update(task.decoded_report(loaded.model, loaded.tokenizer, documents))
     result.update(characters_per_token=ratio, characters=len(text), split=split or "whole",
                   corpus=str(corpus_spec),
                   unknown_tokens=count_unknown_tokens(loaded.tokenizer, text))

@@ -184,6 +184,14 @@ def export_serving(model, tokenizer, path, *, defaults=None, overwrite=False, pr
         The output `Path`.
     """
     path = Path(path)
+    if getattr(model, "is_seq2seq", False):
+        # The export's `generate(prompts)` continues prompts; an encoder-decoder model's sources
+        # need their own signature, which this export does not have yet.
+        raise GenerationError(
+            f"The serving export takes a language model that continues prompts; "
+            f"{type(model).__name__} is an encoder-decoder model: use `tfllm generate --input` "
+            f"or `tfllm.generate(model, tokenizer, inputs)` for it. "
+            f"Received: model of class {type(model).__name__}")
     check_output_dir(path, overwrite=overwrite, protect=protect, what="--output", kind="serving")
     module = serving_module(model, tokenizer, defaults=defaults)
     marker = {

@@ -32,10 +32,16 @@ so changing them does not retrace; banned and stop sequences and the no-repeat n
 shape the graph and are part of the trace key.
 """
 
-import dataclasses
-
 import tensorflow as tf
 
+# DecodeSpec, FINISH_REASONS and default_controls are imported from here by callers too.
+from tfllm.generation.decode_spec import (  # noqa: F401
+    FINISH_EOS,
+    FINISH_REASONS,
+    FINISH_STOP,
+    DecodeSpec,
+    default_controls,
+)
 from tfllm.generation.logit_processors import (
     apply_presence_penalty,
     apply_repetition_penalty,
@@ -46,67 +52,13 @@ from tfllm.generation.logit_processors import (
 )
 from tfllm.generation.sampling import choose_tokens
 
-# Why a row stopped (`finish` in the decode state).
-FINISH_LENGTH, FINISH_EOS, FINISH_STOP = 0, 1, 2
-FINISH_REASONS = {FINISH_LENGTH: "length", FINISH_EOS: "eos", FINISH_STOP: "stop"}
 
-
-@dataclasses.dataclass(frozen=True)
-class DecodeSpec:
-    """The static part of a decoding request: what shapes the traced graph.
-
-    Attributes:
-        pad_id, eos_id: special ids; a finished row is filled with `pad_id`.
-        never_ids: ids never generated (padding, unknown, start, mask tokens).
-        banned_sequences: tuples of ids that must never appear in the output; a 1-tuple bans
-            a token.
-        stop_sequences: tuples of ids that end a row (not included in its output).
-        no_repeat_ngram_size: n > 0 forbids repeating any n-gram of the history; 0 is off.
-        sampling, top_k, top_p, penalties: which controls the graph contains. Their values are
-            tensors (changing them does not retrace); turning one off leaves its ops out of
-            the loop, because at a few microseconds per step every op counts. With
-            `sampling=False` decoding is greedy whatever the temperature.
-    """
-
-    pad_id: int
-    eos_id: int
-    never_ids: tuple = ()
-    banned_sequences: tuple = ()
-    stop_sequences: tuple = ()
-    no_repeat_ngram_size: int = 0
-    sampling: bool = True
-    top_k: bool = True
-    top_p: bool = True
-    penalties: bool = True
-
-
-def default_controls(**overrides):
-    """The sampling controls as tensors, defaults filled in (greedy, no penalties).
-
-    Keys: temperature, top_k, top_p, repetition_penalty, presence_penalty, frequency_penalty,
-    min_new_tokens, max_new_tokens, seed ((2,) int32). Values are validated by
-    `tfllm.generation.generate`; this only converts them.
-    """
-    values = {
-        "temperature": 0.0,
-        "top_k": 0,
-        "top_p": 1.0,
-        "repetition_penalty": 1.0,
-        "presence_penalty": 0.0,
-        "frequency_penalty": 0.0,
-        "min_new_tokens": 0,
-        "max_new_tokens": 1,
-        "seed": (0, 0),
-    }
-    unknown = sorted(set(overrides) - set(values))
-    if unknown:
-        raise ValueError(f"Unknown decoding controls {unknown}. Expected some of {sorted(values)}")
-    values.update(overrides)
-    integer_keys = ("top_k", "min_new_tokens", "max_new_tokens", "seed")
-    return {
-        key: tf.constant(value, tf.int32 if key in integer_keys else tf.float32)
-        for key, value in values.items()
-    }
+def _source_arguments(source):
+    """The source dict as positional tensors (none for a decoder-only model)."""
+    if source is None:
+        return ()
+    return (tf.convert_to_tensor(source["encoder_token_ids"], tf.int32),
+            tf.convert_to_tensor(source["encoder_padding_mask"], tf.bool))
 
 
 def _padded_sequences(sequences):
@@ -148,7 +100,7 @@ class CachedDecoder:
         self._functions = {}
 
     # ----------------------------------------------------------------- public, compiled
-    def prefill(self, prompt_ids, first_real, new_slots, spec):
+    def prefill(self, prompt_ids, first_real, new_slots, spec, source=None):
         """Runs the left-padded (B, P) prompts; returns the decode state (a dict of tensors).
 
         Args:
@@ -156,10 +108,13 @@ class CachedDecoder:
             first_real: (B,) int32, the slot of each row's first real token.
             new_slots: Python int N, room for new tokens (the history is (B, P + N)).
             spec: the `DecodeSpec`.
+            source: for an encoder-decoder model, `{"encoder_token_ids": (B, S),
+                "encoder_padding_mask": (B, S)}`, given to `build_cache` (which encodes it once).
         """
-        function = self._function("prefill", spec)
+        function = self._function("prefill", spec, source)
         return function(tf.convert_to_tensor(prompt_ids, tf.int32),
-                        tf.convert_to_tensor(first_real, tf.int32), int(new_slots))
+                        tf.convert_to_tensor(first_real, tf.int32), int(new_slots),
+                        *_source_arguments(source))
 
     def decode(self, state, controls, spec, stop_at=None):
         """Decodes until every row is done, `max_new_tokens` or step `stop_at` is reached.
@@ -175,19 +130,21 @@ class CachedDecoder:
         function = self._function("decode", spec)
         return function(state, controls, tf.convert_to_tensor(stop_at, tf.int32))
 
-    def run(self, prompt_ids, first_real, new_slots, controls, spec):
+    def run(self, prompt_ids, first_real, new_slots, controls, spec, source=None):
         """Prefill and the whole decode loop in one compiled call; returns the final state."""
-        function = self._function("run", spec)
+        function = self._function("run", spec, source)
         return function(tf.convert_to_tensor(prompt_ids, tf.int32),
-                        tf.convert_to_tensor(first_real, tf.int32), int(new_slots), controls)
+                        tf.convert_to_tensor(first_real, tf.int32), int(new_slots), controls,
+                        *_source_arguments(source))
 
-    def _run(self, prompt_ids, first_real, new_slots, controls, spec):
-        state = self._prefill(prompt_ids, first_real, new_slots, spec=spec)
+    def _run(self, prompt_ids, first_real, new_slots, controls, *source, spec):
+        state = self._prefill(prompt_ids, first_real, new_slots, *source, spec=spec)
         return self._decode(state, controls, controls["max_new_tokens"], spec=spec)
 
-    def _function(self, kind, spec):
+    def _function(self, kind, spec, source=None):
         python_function = {"prefill": self._prefill, "decode": self._decode, "run": self._run}[kind]
-        return self.compiled((kind, spec), lambda *args: python_function(*args, spec=spec))
+        return self.compiled((kind, spec, source is not None),
+                             lambda *args: python_function(*args, spec=spec))
 
     def compiled(self, key, python_function):
         """`python_function` as a `tf.function` (XLA per `jit_compile`), created once per key.
@@ -219,13 +176,19 @@ class CachedDecoder:
             return length, False
         return limit, True
 
-    def _prefill(self, prompt_ids, first_real, new_slots, spec):
+    def _prefill(self, prompt_ids, first_real, new_slots, *source, spec):
         batch_size = tf.shape(prompt_ids)[0]
         prompt_length = tf.shape(prompt_ids)[1]
         padding = tf.fill([batch_size, new_slots], tf.constant(spec.pad_id, tf.int32))
         history = tf.concat([prompt_ids, padding], axis=1)  # (B, P + N)
         window, _ = self.window(history)
-        cache = self.model.build_cache(batch_size, window)
+        if source:  # an encoder-decoder model: the encoder runs here, once per sequence
+            encoder_token_ids, encoder_padding_mask = source
+            cache = self.model.build_cache(batch_size, window, source={
+                "encoder_token_ids": encoder_token_ids,
+                "encoder_padding_mask": encoder_padding_mask})
+        else:
+            cache = self.model.build_cache(batch_size, window)
         # (B, W): slots holding left padding are never attended to.
         key_mask = tf.range(window)[None, :] >= first_real[:, None]
         # (B, P): each row counts positions from its own first real token.

@@ -42,23 +42,34 @@ from tfllm.errors import GenerationError
 from tfllm.limits import current_limit, megabytes, raise_hint
 
 
-def cache_bytes_per_row(model, window):
-    """Bytes of `model.build_cache(1, window)`, from its traced shapes (nothing allocated)."""
-    traced = tf.function(lambda: model.build_cache(1, window)).get_concrete_function()
+def cache_bytes_per_row(model, window, source_slots=None):
+    """Bytes of `model.build_cache(1, window)`, from its traced shapes (nothing allocated).
+
+    `source_slots`: for an encoder-decoder model, the source length S its cache is built for
+    (the encoder's outputs or cross-attention keys and values are part of the cache)."""
+    def build():
+        if source_slots is None:
+            return model.build_cache(1, window)
+        return model.build_cache(1, window, source={
+            "encoder_token_ids": tf.zeros([1, source_slots], tf.int32),
+            "encoder_padding_mask": tf.ones([1, source_slots], tf.bool)})
+
+    traced = tf.function(build).get_concrete_function()
     return sum(
         math.prod(int(d) for d in spec.shape) * spec.dtype.size
         for spec in tf.nest.flatten(traced.structured_outputs)
     )
 
 
-def decode_bytes(model, rows, prompt_slots, new_slots):
-    """The estimated peak bytes of decoding `rows` rows (see the module docstring)."""
+def decode_bytes(model, rows, prompt_slots, new_slots, source_slots=None):
+    """The estimated peak bytes of decoding `rows` rows (see the module docstring);
+    `source_slots` for an encoder-decoder model."""
     slots = prompt_slots + new_slots
     limit = model.max_cache_length
     window = slots if limit is None else min(slots, limit)
     vocabulary = int(model.vocabulary_size)
     per_row = (
-        2 * cache_bytes_per_row(model, window)
+        2 * cache_bytes_per_row(model, window, source_slots)
         + 2 * (4 * slots + 4 * new_slots)
         + 6 * 4 * vocabulary
         + 4 * prompt_slots * vocabulary
@@ -68,9 +79,9 @@ def decode_bytes(model, rows, prompt_slots, new_slots):
     return rows * per_row
 
 
-def check_decode_memory(model, rows, prompt_slots, new_slots, max_new_tokens):
+def check_decode_memory(model, rows, prompt_slots, new_slots, max_new_tokens, source_slots=None):
     """Raises `GenerationError` if `decode_bytes` is over `MAX_GENERATION_MB`; returns the bytes."""
-    estimate = decode_bytes(model, rows, prompt_slots, new_slots)
+    estimate = decode_bytes(model, rows, prompt_slots, new_slots, source_slots)
     limit = current_limit("MAX_GENERATION_MB", GenerationError)
     if megabytes(estimate) > limit:
         raise GenerationError(

@@ -33,30 +33,23 @@ Example:
 """
 
 import dataclasses
-import math
-import numbers
-import types
 import weakref
 
-import numpy as np
 import tensorflow as tf
 
 from tfllm.errors import GenerationError
 from tfllm.generation.beam_search import beam_search
-from tfllm.generation.cached_decoder import (
-    FINISH_REASONS,
-    CachedDecoder,
-    DecodeSpec,
-    default_controls,
-)
+from tfllm.generation.cached_decoder import FINISH_REASONS, CachedDecoder, default_controls
 from tfllm.generation.decode_memory import check_decode_memory
-from tfllm.generation.prompt_utils import (
-    bucket,
-    encode_phrases,
-    left_padded,
-    prompt_rows,
+from tfllm.generation.decoding_options import checked_options, decode_spec
+from tfllm.generation.prompt_utils import bucket, left_padded, prompt_rows
+from tfllm.generation.source_inputs import (
+    check_target_room,
+    right_padded_source,
+    source_rows,
+    start_prompts,
 )
-from tfllm.limits import check_at_most, check_generation_rows, generation_rows
+from tfllm.limits import check_generation_rows, generation_rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,7 +124,7 @@ def generate(
     tokenizer,
     prompts,
     *,
-    max_new_tokens=200,
+    max_new_tokens=None,
     min_new_tokens=0,
     temperature=1.0,
     top_k=0,
@@ -151,15 +144,19 @@ def generate(
     unknown="drop",
     jit_compile="auto",
 ):
-    """Continues each prompt.
+    """Continues each prompt, or for an encoder-decoder model transforms each input.
 
     Args:
         model: a tfllm language model with the step-with-cache protocol (`GPT`,
-            `LSTMLanguageModel`).
+            `LSTMLanguageModel`), or an encoder-decoder model (`EncoderDecoderTransformer`,
+            `GRUSeq2Seq`), whose "prompts" are its sources and whose outputs start from the
+            start id (`tfllm.generation.source_inputs` says how sources are checked).
         tokenizer: the tokenizer the model was trained with.
         prompts: a string or a list of strings.
         max_new_tokens: positive int, the most tokens generated after each prompt (at most
-            `tfllm.limits.MAX_NEW_TOKENS`).
+            `tfllm.limits.MAX_NEW_TOKENS`, and for an encoder-decoder model its
+            `target_length - 1`). None: 200 for a language model, `target_length - 1` for an
+            encoder-decoder model.
         min_new_tokens: no end-of-sequence or stop sequence ends a row before this many.
         temperature: 0 for greedy decoding; otherwise the sampling temperature.
         top_k: sample among the k most likely tokens (0 = all).
@@ -189,7 +186,12 @@ def generate(
         raise GenerationError(
             f"prompts must be a string or a non-empty list of strings. Received: prompts={prompts!r}"
         )
-    options = _checked_options(
+    seq2seq = getattr(model, "is_seq2seq", False)
+    if seq2seq:
+        max_new_tokens = check_target_room(model, max_new_tokens)
+    elif max_new_tokens is None:
+        max_new_tokens = 200
+    options = checked_options(
         max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, temperature=temperature,
         top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty,
         presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,
@@ -205,19 +207,30 @@ def generate(
             f"the tokenizer {tokenizer.vocabulary_size}. Use the tokenizer saved with the model. "
             f"Received: tokenizer.vocabulary_size={tokenizer.vocabulary_size}"
         )
-    spec = _decode_spec(tokenizer, options, banned_words, stop)
+    spec = decode_spec(tokenizer, options, banned_words, stop)
 
     # Encode, crop to the context, and repeat each prompt once per returned sequence.
     limit = model.max_cache_length
     copies = 1 if options.num_beams > 1 else options.num_return_sequences
-    rows = prompt_rows(tokenizer, prompt_list, limit=limit, unknown=unknown, copies=copies)
-    prompt_ids, first_real = left_padded(rows, tokenizer.pad_id, limit)
+    source = None
+    new_slots = bucket(options.max_new_tokens)
+    if seq2seq:
+        rows = source_rows(tokenizer, prompt_list, source_length=model.source_length,
+                           unknown=unknown, copies=copies)
+        source = right_padded_source(rows, tokenizer.pad_id, model.source_length)
+        prompt_ids, first_real = start_prompts(rows, tokenizer.bos_id)
+        new_slots = min(new_slots, limit - 1)  # the whole target fits: the window never slides
+    else:
+        rows = prompt_rows(tokenizer, prompt_list, limit=limit, unknown=unknown, copies=copies)
+        prompt_ids, first_real = left_padded(rows, tokenizer.pad_id, limit)
     check_decode_memory(
         model, generation_rows(len(prompt_list), options.num_return_sequences, options.num_beams),
-        prompt_ids.shape[1], bucket(options.max_new_tokens), options.max_new_tokens,
+        prompt_ids.shape[1], new_slots, options.max_new_tokens,
+        None if source is None else source["encoder_token_ids"].shape[1],
     )
     token_rows, log_probability_rows, finish_rows, scores = _decode(
-        get_decoder(model, jit_compile), prompt_ids, first_real, options, spec, tokenizer, stream
+        get_decoder(model, jit_compile), prompt_ids, first_real, new_slots, options, spec,
+        tokenizer, stream, source,
     )
     if options.num_beams > 1:
         rows = [row for row in rows for _ in range(options.num_return_sequences)]
@@ -241,95 +254,12 @@ def generate(
     return results[0] if single and options.num_return_sequences == 1 else results
 
 
-def _checked_options(*, max_new_tokens, min_new_tokens, temperature, top_k, top_p,
-                     repetition_penalty, presence_penalty, frequency_penalty,
-                     no_repeat_ngram_size, num_return_sequences, num_beams, length_penalty,
-                     seed, streaming):
-    """`generate`'s decoding options, checked and converted (a random seed drawn for None)."""
-    max_new_tokens = check_at_most(
-        "max_new_tokens", _check_int("max_new_tokens", max_new_tokens, 1), "MAX_NEW_TOKENS",
-        "new tokens per continuation", GenerationError)
-    min_new_tokens = _check_int("min_new_tokens", min_new_tokens, 0)
-    if min_new_tokens > max_new_tokens:
-        raise GenerationError(
-            f"min_new_tokens cannot exceed max_new_tokens ({max_new_tokens}). "
-            f"Received: min_new_tokens={min_new_tokens}"
-        )
-    options = types.SimpleNamespace(
-        max_new_tokens=max_new_tokens,
-        min_new_tokens=min_new_tokens,
-        temperature=_check_float("temperature", temperature, 0.0, 1e6),
-        top_k=_check_int("top_k", top_k, 0),
-        top_p=_check_float("top_p", top_p, 0.0, 1.0, low_open=True),
-        repetition_penalty=_check_float("repetition_penalty", repetition_penalty, 0.0, 1e6,
-                                        low_open=True),
-        presence_penalty=_check_float("presence_penalty", presence_penalty, -1e6, 1e6),
-        frequency_penalty=_check_float("frequency_penalty", frequency_penalty, -1e6, 1e6),
-        no_repeat_ngram_size=_check_int("no_repeat_ngram_size", no_repeat_ngram_size, 0),
-        num_return_sequences=_check_int("num_return_sequences", num_return_sequences, 1),
-        num_beams=_check_int("num_beams", num_beams, 1),
-        length_penalty=_check_float("length_penalty", length_penalty, -1e6, 1e6),
-    )
-    if options.num_beams > 1 and options.num_return_sequences > options.num_beams:
-        raise GenerationError(
-            f"num_return_sequences cannot exceed num_beams ({options.num_beams}) with beam "
-            f"search. Received: num_return_sequences={options.num_return_sequences}"
-        )
-    if options.num_beams > 1 and streaming:
-        raise GenerationError(
-            "stream is not available with beam search: the best beam is known only at the end. "
-            f"Received: num_beams={options.num_beams} with a stream callback"
-        )
-    if seed is None:
-        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
-    options.seed = _check_int("seed", seed, 0)
-    return options
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise GenerationError(
-            f"{name} must be an integer >= {minimum}. Received: {name}={value!r}"
-        )
-    return int(value)
-
-
-def _check_float(name, value, low, high, low_open=False):
-    valid = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if valid:
-        valid = (value > low if low_open else value >= low) and value <= high
-    if not valid:
-        interval = f"{'(' if low_open else '['}{low}, {high}]"
-        raise GenerationError(f"{name} must be a number in {interval}. Received: {name}={value!r}")
-    return float(value)
-
-
-def _decode_spec(tokenizer, options, banned_words, stop):
-    """The compile-time half of the decoding set-up: ids, phrases and which controls are on."""
-    return DecodeSpec(
-        pad_id=tokenizer.pad_id,
-        eos_id=tokenizer.eos_id,
-        never_ids=tuple(
-            sorted({tokenizer.pad_id, tokenizer.unk_id, tokenizer.bos_id, tokenizer.mask_id})
-        ),
-        banned_sequences=encode_phrases(tokenizer, banned_words, "banned_words"),
-        stop_sequences=encode_phrases(tokenizer, stop, "stop"),
-        no_repeat_ngram_size=options.no_repeat_ngram_size,
-        sampling=options.temperature > 0 and options.num_beams == 1,
-        top_k=options.top_k > 0,
-        top_p=options.top_p < 1.0,
-        penalties=(options.repetition_penalty != 1.0 or options.presence_penalty != 0
-                   or options.frequency_penalty != 0),
-    )
-
-
-def _decode(decoder, prompt_ids, first_real, options, spec, tokenizer, stream):
+def _decode(decoder, prompt_ids, first_real, new_slots, options, spec, tokenizer, stream, source):
     """Runs the decoder: `(token_rows, log_probability_rows, finish_rows, scores)`.
 
     With beam search each prompt gives `num_return_sequences` rows and a score each; sampling
     gives one row per input row and no scores.
     """
-    new_slots = bucket(options.max_new_tokens)
     controls = default_controls(
         temperature=options.temperature, top_k=options.top_k, top_p=options.top_p,
         repetition_penalty=options.repetition_penalty,
@@ -338,16 +268,16 @@ def _decode(decoder, prompt_ids, first_real, options, spec, tokenizer, stream):
         max_new_tokens=options.max_new_tokens, seed=(options.seed, 0),
     )
     if options.num_beams > 1:
-        state = decoder.prefill(prompt_ids, first_real, new_slots, spec)
+        state = decoder.prefill(prompt_ids, first_real, new_slots, spec, source)
         return beam_search(
             decoder, state, controls, spec, num_beams=options.num_beams,
             num_return_sequences=options.num_return_sequences,
             length_penalty=options.length_penalty,
         )
     if stream is None:
-        state = decoder.run(prompt_ids, first_real, new_slots, controls, spec)
+        state = decoder.run(prompt_ids, first_real, new_slots, controls, spec, source)
     else:
-        state = decoder.prefill(prompt_ids, first_real, new_slots, spec)
+        state = decoder.prefill(prompt_ids, first_real, new_slots, spec, source)
         state = _decode_streaming(decoder, state, controls, spec, tokenizer, stream)
     token_rows, log_probability_rows, finish_rows = _outputs(state, prompt_ids.shape[1])
     return token_rows, log_probability_rows, finish_rows, [None] * len(token_rows)

@@ -4,7 +4,9 @@
 - `PositionEmbedding` (learned) and `SinusoidalPositionEncoding` (fixed) position vectors.
 - `MultiHeadAttention`: attention with a fixed-shape KV cache for decoding.
 - `FeedForward`: the position-wise MLP.
-- `DecoderBlock`: causal self-attention + MLP with residuals, pre-LN or post-LN.
+- `DecoderBlock`: causal self-attention (+ optional cross-attention over an encoder's
+  outputs) + MLP with residuals, pre-LN or post-LN.
+- `EncoderBlock`: bidirectional self-attention + MLP with residuals, pre-LN or post-LN.
 - `attention_utils`: `causal_mask` (with a cache index) and `merge_padding_and_attention_masks`.
 
 Shapes: B batch, T target length, S source (key) length, N heads, H head size, D width,
@@ -13,6 +15,7 @@ V vocabulary. Masks are boolean, True = may attend.
 
 from tfllm.layers.attention_utils import causal_mask, merge_padding_and_attention_masks
 from tfllm.layers.decoder_block import DecoderBlock
+from tfllm.layers.encoder_block import EncoderBlock
 from tfllm.layers.feed_forward import FeedForward
 from tfllm.layers.multi_head_attention import MultiHeadAttention
 from tfllm.layers.position_embedding import PositionEmbedding
@@ -21,6 +24,7 @@ from tfllm.layers.token_embedding import TokenEmbedding
 
 __all__ = [
     "DecoderBlock",
+    "EncoderBlock",
     "FeedForward",
     "MultiHeadAttention",
     "PositionEmbedding",

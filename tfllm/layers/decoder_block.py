@@ -1,4 +1,5 @@
-"""`DecoderBlock`: one causal Transformer decoder block (self-attention + feed-forward)."""
+"""`DecoderBlock`: one causal Transformer decoder block (self-attention, optional
+cross-attention over an encoder's outputs, feed-forward)."""
 
 import keras
 from keras import ops
@@ -25,6 +26,13 @@ class DecoderBlock(keras.layers.Layer):
     one final LayerNorm. Post-LN (`norm_first=False`, the original Transformer):
     `x = norm(x + dropout(attention(x)))`, then `x = norm(x + mlp(x))`.
 
+    With `cross_attention=True` (the decoder of an encoder-decoder Transformer) a third
+    residual branch sits between the two: each target position attends over the encoder's
+    (B, S, D_e) outputs, hiding padded source positions, with its own LayerNorm and dropout,
+    pre- or post-LN like the others. Its keys and values depend only on the source, so a
+    decoding loop computes them once, `cross_attention_key_value(encoder_outputs)`, and
+    passes them to every step as `cross_key_value`.
+
     The block builds its own mask: causal (query i sees keys j <= i) AND the key padding
     mask. With a cache, the T inputs are the tokens at positions
     `cache_update_index .. cache_update_index + T - 1`, the causal mask is shifted to match,
@@ -39,8 +47,9 @@ class DecoderBlock(keras.layers.Layer):
         activation: feed-forward activation, "gelu" by default.
         kernel_initializer: initializer for the projection kernels.
         output_kernel_initializer: initializer for the kernels that write into the residual
-            stream (attention output and feed-forward output); defaults to
+            stream (attention outputs and feed-forward output); defaults to
             `kernel_initializer`.
+        cross_attention: bool; add cross-attention over `encoder_outputs`.
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -53,6 +62,11 @@ class DecoderBlock(keras.layers.Layer):
         cache: optional (B, 2, N, S, H) key/value cache of this block.
         cache_update_index: int or scalar int tensor, the position of the first input
             token; required with `cache`.
+        encoder_outputs: (B, S, D_e) encoder outputs (cross-attention only); the block's
+            cross-attention projections are built for D_e (D when first called without them).
+        encoder_padding_mask: optional bool (B, S), True for real source tokens.
+        cross_key_value: (B, 2, N, S, H) from `cross_attention_key_value(encoder_outputs)`,
+            instead of `encoder_outputs`; required with `cache` in a cross-attention block.
         training: bool, whether dropout is active.
 
     Returns:
@@ -66,6 +80,16 @@ class DecoderBlock(keras.layers.Layer):
     >>> x = np.random.rand(2, 4, 8).astype("float32")  # (B, T, D)
     >>> tuple(block(x, padding_mask=np.array([[1, 1, 1, 1], [1, 1, 0, 0]], bool)).shape)
     (2, 4, 8)
+    >>> cross = DecoderBlock(num_heads=2, intermediate_dim=32, cross_attention=True)
+    >>> source = np.random.rand(2, 6, 8).astype("float32")  # (B, S, D_e)
+    >>> source_mask = np.array([[1] * 6, [1] * 3 + [0] * 3], bool)  # (B, S)
+    >>> full = cross(x, encoder_outputs=source, encoder_padding_mask=source_mask)
+    >>> key_value = cross.cross_attention_key_value(source)  # (B, 2, N, S, H), once
+    >>> cache = np.zeros((2, 2, 2, 4, 4), "float32")  # (B, 2, N, T, H)
+    >>> step, cache = cross(x[:, :1], cache=cache, cache_update_index=0,
+    ...                     cross_key_value=key_value, encoder_padding_mask=source_mask)
+    >>> bool(np.allclose(step, full[:, :1], atol=1e-5))
+    True
     """
 
     def __init__(
@@ -78,6 +102,7 @@ class DecoderBlock(keras.layers.Layer):
         activation="gelu",
         kernel_initializer="glorot_uniform",
         output_kernel_initializer=None,
+        cross_attention=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -93,8 +118,9 @@ class DecoderBlock(keras.layers.Layer):
             if output_kernel_initializer is None
             else get_initializer("output_kernel_initializer", output_kernel_initializer)
         )
+        self.cross_attention = check_bool("cross_attention", cross_attention)
 
-    def build(self, inputs_shape):
+    def build(self, inputs_shape, encoder_outputs_shape=None):
         width = static_last_dim("inputs", inputs_shape)
         if width % self.num_heads:
             raise ValueError(
@@ -117,6 +143,8 @@ class DecoderBlock(keras.layers.Layer):
         self.self_attention_dropout = keras.layers.Dropout(
             self.dropout, dtype=self.dtype_policy, name="self_attention_dropout"
         )
+        if self.cross_attention:
+            self._build_cross_attention(inputs_shape, encoder_outputs_shape)
         self.feed_forward_layer_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
             name="feed_forward_layer_norm",
@@ -138,6 +166,27 @@ class DecoderBlock(keras.layers.Layer):
         ):
             layer.build(inputs_shape)
 
+    def _build_cross_attention(self, inputs_shape, encoder_outputs_shape):
+        self.cross_attention_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
+            name="cross_attention_layer_norm",
+        )
+        self.cross_attention_layer = MultiHeadAttention(
+            num_heads=self.num_heads,
+            dropout=self.dropout,
+            kernel_initializer=self.kernel_initializer,
+            output_kernel_initializer=self.output_kernel_initializer,
+            dtype=self.dtype_policy,
+            name="cross_attention",
+        )
+        self.cross_attention_dropout = keras.layers.Dropout(
+            self.dropout, dtype=self.dtype_policy, name="cross_attention_dropout"
+        )
+        encoder_outputs_shape = encoder_outputs_shape or inputs_shape
+        self._encoder_width = static_last_dim("encoder_outputs", encoder_outputs_shape)
+        self.cross_attention_layer_norm.build(inputs_shape)
+        self.cross_attention_layer.build(inputs_shape, encoder_outputs_shape)
+
     def call(
         self,
         inputs,
@@ -145,8 +194,12 @@ class DecoderBlock(keras.layers.Layer):
         attention_mask=None,
         cache=None,
         cache_update_index=None,
+        encoder_outputs=None,
+        encoder_padding_mask=None,
+        cross_key_value=None,
         training=None,
     ):
+        self._check_cross_arguments(encoder_outputs, encoder_padding_mask, cross_key_value, cache)
         batch_size, query_length = ops.shape(inputs)[0], ops.shape(inputs)[1]
         if cache is None:
             if cache_update_index is not None:
@@ -178,6 +231,10 @@ class DecoderBlock(keras.layers.Layer):
         x = residual + self.self_attention_dropout(attention_output, training=training)
         if not self.norm_first:
             x = self.self_attention_layer_norm(x)
+        if self.cross_attention:
+            x = self._cross_attend(
+                x, encoder_outputs, encoder_padding_mask, cross_key_value, training
+            )  # (B, T, D)
 
         residual = x
         if self.norm_first:
@@ -188,6 +245,81 @@ class DecoderBlock(keras.layers.Layer):
         if cache is not None:
             return x, cache
         return x
+
+    def cross_attention_key_value(self, encoder_outputs):
+        """The cross-attention keys and values of `encoder_outputs`, for every decoding step.
+
+        Args:
+            encoder_outputs: (B, S, D_e) encoder outputs.
+        Returns:
+            (B, 2, N, S, H) tensor to pass as `cross_key_value`: computed once per source, it
+            spares each decoding step the two (B, S, D_e) projections.
+        """
+        if not self.cross_attention:
+            raise ValueError(
+                "`cross_attention_key_value` needs a block built with cross_attention=True. "
+                "Received: cross_attention=False"
+            )
+        if not self.built:
+            raise ValueError(
+                "`cross_attention_key_value` needs the block's weights: build it first (call "
+                "it once, or `build(inputs_shape, encoder_outputs_shape)`). Received: an "
+                f"unbuilt DecoderBlock named {self.name!r}"
+            )
+        return self.cross_attention_layer.key_value_heads(encoder_outputs)
+
+    def _cross_attend(self, x, encoder_outputs, encoder_padding_mask, cross_key_value, training):
+        residual = x
+        if self.norm_first:
+            x = self.cross_attention_layer_norm(x)
+        # (B, 1, S): every target position sees the same real source positions.
+        source_mask = merge_padding_and_attention_masks(encoder_padding_mask, None)
+        x = self.cross_attention_layer(
+            x, value=encoder_outputs, attention_mask=source_mask, key_value=cross_key_value,
+            training=training,
+        )  # (B, T, D)
+        x = residual + self.cross_attention_dropout(x, training=training)
+        if not self.norm_first:
+            x = self.cross_attention_layer_norm(x)
+        return x
+
+    def _check_cross_arguments(self, encoder_outputs, encoder_padding_mask, cross_key_value,
+                               cache):
+        given = [name for name, value in (("encoder_outputs", encoder_outputs),
+                                          ("encoder_padding_mask", encoder_padding_mask),
+                                          ("cross_key_value", cross_key_value))
+                 if value is not None]
+        if not self.cross_attention:
+            if given:
+                raise ValueError(
+                    f"`{given[0]}` is for cross-attention, which this block does not have; "
+                    "build it with cross_attention=True. "
+                    f"Received: cross_attention=False, {given[0]} given"
+                )
+            return
+        if encoder_outputs is not None and cross_key_value is not None:
+            raise ValueError(
+                "Pass either `encoder_outputs` or `cross_key_value` (its keys and values, "
+                "already projected), not both. Received: both"
+            )
+        if cache is not None and cross_key_value is None:
+            raise ValueError(
+                "`cross_key_value` is required with `cache`: compute it once per source with "
+                "`block.cross_attention_key_value(encoder_outputs)` and pass it to every step. "
+                "Received: cross_key_value=None"
+            )
+        if encoder_outputs is None and cross_key_value is None:
+            raise ValueError(
+                "A block with cross_attention=True attends over the encoder's outputs: pass "
+                "`encoder_outputs` (B, S, D_e) or `cross_key_value`. "
+                "Received: encoder_outputs=None, cross_key_value=None"
+            )
+        if encoder_outputs is not None and encoder_outputs.shape[-1] != self._encoder_width:
+            raise ValueError(
+                f"The block's cross-attention was built for encoder outputs of width "
+                f"{self._encoder_width}. Received: encoder_outputs.shape="
+                f"{tuple(encoder_outputs.shape)}"
+            )
 
     def compute_output_shape(self, inputs_shape, cache_shape=None):
         if cache_shape is not None:
@@ -208,6 +340,7 @@ class DecoderBlock(keras.layers.Layer):
                 "output_kernel_initializer": serialize_optional_initializer(
                     self.output_kernel_initializer
                 ),
+                "cross_attention": self.cross_attention,
             }
         )
         return config

@@ -35,6 +35,12 @@ class MultiHeadAttention(keras.layers.Layer):
     `(output, new_cache)`. Slots past the current position hold zeros or stale values, so the
     mask must hide them; `causal_mask(B, T, S, cache_index)` does.
 
+    Cross-attention with precomputed keys and values (for encoder-decoder decoding): the
+    source side of a decoder's cross-attention is the same at every decoding step, so
+    `key_value_heads(source)` projects it once to a (B, 2, N, S, H) tensor (keys at `[:, 0]`,
+    values at `[:, 1]`, heads-major like the cache) and each step passes it as `key_value`
+    instead of `value`; the result equals projecting `value` again.
+
     Args:
         num_heads: N, the number of attention heads.
         head_dim: H, the width of each head. Defaults to D // num_heads, which then requires
@@ -50,12 +56,17 @@ class MultiHeadAttention(keras.layers.Layer):
     Call arguments:
         query: (B, T, D) queries.
         value: (B, S, D_v) keys and values for cross-attention; None for self-attention
-            (keys and values come from `query`, S = T). Must be None with `cache`.
+            (keys and values come from `query`, S = T). Must be None with `cache` or
+            `key_value`.
         attention_mask: optional bool (B, T, S), True where query i may attend to key j;
             (B, 1, S) broadcasts over queries. Required with `cache`.
         cache: optional (B, 2, N, S, H) key/value cache (self-attention only).
         cache_update_index: int or scalar int tensor, where this step's T keys and values
             are written; required with `cache`, forbidden without it.
+        key_value: optional (B, 2, N, S, H) keys and values from `key_value_heads(value)`,
+            used as they are (cross-attention without projecting `value` again). A layer
+            first called with `key_value` (not `value`) builds its key and value projections
+            for D_v = D.
         training: bool, whether dropout is active.
 
     Returns:
@@ -76,6 +87,12 @@ class MultiHeadAttention(keras.layers.Layer):
     ...                       cache=cache, cache_update_index=0)
     >>> tuple(output.shape), tuple(cache.shape)
     ((1, 1, 8), (1, 2, 2, 4, 4))
+    >>> source = np.random.rand(1, 6, 8).astype("float32")  # (B, S, D_v)
+    >>> key_value = layer.key_value_heads(source)  # (B, 2, N, S, H)
+    >>> tuple(key_value.shape)
+    (1, 2, 2, 6, 4)
+    >>> bool(np.allclose(layer(x, key_value=key_value), layer(x, source), atol=1e-6))
+    True
     """
 
     def __init__(
@@ -101,6 +118,10 @@ class MultiHeadAttention(keras.layers.Layer):
             else get_initializer("output_kernel_initializer", output_kernel_initializer)
         )
         self.bias_initializer = get_initializer("bias_initializer", bias_initializer)
+        # Set to True to keep the (B, N, T, S) weights of the last call in
+        # `last_attention_weights` (what `tfllm.models.cross_attention_maps` reads).
+        self.record_attention_weights = False
+        self.last_attention_weights = None
 
     def build(self, query_shape, value_shape=None):
         query_width = static_last_dim("query", query_shape)
@@ -155,6 +176,7 @@ class MultiHeadAttention(keras.layers.Layer):
         attention_mask=None,
         cache=None,
         cache_update_index=None,
+        key_value=None,
         training=None,
     ):
         if cache is None:
@@ -165,11 +187,10 @@ class MultiHeadAttention(keras.layers.Layer):
                 )
         else:
             self._check_cache_arguments(value, attention_mask, cache, cache_update_index)
+        if key_value is not None:
+            self._check_key_value(value, cache, key_value)
 
-        source = query if value is None else value
         query_heads = self.query_dense(query)  # (B, T, N, H)
-        key_heads = self.key_dense(source)  # (B, S, N, H)
-        value_heads = self.value_dense(source)  # (B, S, N, H)
         if cache is not None:
             if not isinstance(cache_update_index, int):
                 cache_update_index = ops.cast(cache_update_index, "int32")
@@ -179,13 +200,17 @@ class MultiHeadAttention(keras.layers.Layer):
             # Heads come before slots, (B, 2, N, S, H), so both attention products below read
             # the cache as it lies; a (B, 2, S, N, H) cache was transposed at every step, which
             # made decoding 1.5-2.4x slower (benchmarks/generate.py).
-            new_entries = ops.stack([key_heads, value_heads], axis=1)  # (B, 2, T, N, H)
-            new_entries = ops.cast(ops.transpose(new_entries, (0, 1, 3, 2, 4)), cache.dtype)
+            new_entries = ops.cast(self._key_value_heads(query), cache.dtype)  # (B, 2, N, T, H)
             cache = ops.slice_update(cache, [0, 0, 0, cache_update_index, 0], new_entries)
-            key_heads = ops.cast(cache[:, 0], self.compute_dtype)  # (B, N, S_cache, H)
-            value_heads = ops.cast(cache[:, 1], self.compute_dtype)  # (B, N, S_cache, H)
+            key_value = cache
+        if key_value is not None:
+            key_value = ops.cast(key_value, self.compute_dtype)
+            key_heads, value_heads = key_value[:, 0], key_value[:, 1]  # (B, N, S, H) each
             key_equation, value_equation = "btnh,bnsh->bnts", "bnts,bnsh->btnh"
         else:
+            source = query if value is None else value
+            key_heads = self.key_dense(source)  # (B, S, N, H)
+            value_heads = self.value_dense(source)  # (B, S, N, H)
             key_equation, value_equation = "btnh,bsnh->bnts", "bnts,bsnh->btnh"
 
         scores = ops.einsum(key_equation, query_heads, key_heads)  # (B, N, T, S)
@@ -195,12 +220,52 @@ class MultiHeadAttention(keras.layers.Layer):
             mask = ops.expand_dims(ops.cast(attention_mask, "bool"), axis=1)
             scores = ops.where(mask, scores, _MASKED_SCORE)
         weights = ops.softmax(scores, axis=-1)  # (B, N, T, S), float32
+        if self.record_attention_weights:  # for inspection (plots), eager calls only
+            self.last_attention_weights = weights
         weights = self.attention_dropout(ops.cast(weights, self.compute_dtype), training=training)
         context = ops.einsum(value_equation, weights, value_heads)  # (B, T, N, H)
         output = self.output_dense(context)  # (B, T, D)
         if cache is not None:
             return output, cache
         return output
+
+    def key_value_heads(self, source):
+        """Projects `source` to the keys and values every query attends over, once.
+
+        Args:
+            source: (B, S, D_v) tensor, what `value` would be.
+        Returns:
+            (B, 2, N, S, H) tensor in the compute dtype: keys at `[:, 0]`, values at `[:, 1]`,
+            to pass as `key_value`; the layer must be built.
+        """
+        if not self.built:
+            raise ValueError(
+                "`key_value_heads` needs the layer's projections: build the layer first (call "
+                "it once, or `build(query_shape, value_shape)`). Received: an unbuilt "
+                f"{type(self).__name__} named {self.name!r}"
+            )
+        return self._key_value_heads(source)
+
+    def _key_value_heads(self, source):
+        # (B, 2, S, N, H): keys and values side by side.
+        heads = ops.stack([self.key_dense(source), self.value_dense(source)], axis=1)
+        return ops.transpose(heads, (0, 1, 3, 2, 4))  # (B, 2, N, S, H)
+
+    def _check_key_value(self, value, cache, key_value):
+        if value is not None or cache is not None:
+            given = "value" if value is not None else "cache"
+            raise ValueError(
+                "`key_value` holds the keys and values already projected, so `value` and "
+                f"`cache` must be None with it. Received: key_value and {given}"
+            )
+        expected = (2, self.num_heads, self._head_dim)
+        shape = tuple(key_value.shape)
+        if len(shape) != 5 or (shape[1], shape[2], shape[4]) != expected:
+            raise ValueError(
+                f"`key_value` must have shape (B, 2, N, S, H) = (B, 2, {self.num_heads}, S, "
+                f"{self._head_dim}), as `key_value_heads` returns. "
+                f"Received: key_value.shape={shape}"
+            )
 
     def _check_cache_arguments(self, value, attention_mask, cache, cache_update_index):
         if value is not None:

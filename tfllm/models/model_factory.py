@@ -121,7 +121,12 @@ def build_model(model_config, vocabulary_size):
         raise ConfigError(f"model: {error}") from error
     # (B, T) = (1, 2): one tiny call creates every weight (T = 2 keeps Keras from warning
     # about a softmax over a single key).
-    length = min(2, getattr(model, "sequence_length", None) or 2)
+    length = min(2, getattr(model, "sequence_length", None)
+                 or getattr(model, "target_length", None) or 2)
     dummy = np.zeros((1, length), dtype="int32")
-    model({"token_ids": dummy, "padding_mask": dummy == 0}, training=False)
+    inputs = {"token_ids": dummy, "padding_mask": dummy == 0}
+    if getattr(model, "is_seq2seq", False):  # an encoder-decoder model reads a source too
+        source = np.zeros((1, min(2, model.source_length)), dtype="int32")
+        inputs.update(encoder_token_ids=source, encoder_padding_mask=source == 0)
+    model(inputs, training=False)
     return model

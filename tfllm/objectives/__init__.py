@@ -4,9 +4,13 @@
 - `Perplexity`, `BitsPerCharacter`, `MaskedAccuracy`: exact over a whole evaluation (they keep
   sums, not per-batch means). Compile them under `weighted_metrics=[...]`: Keras passes
   `sample_weight` only to weighted metrics.
+- `corpus_bleu` / `sentence_bleu` -> `BleuScore`: sacreBLEU's default BLEU, strings in.
+- `casing_accuracy`, `punctuation_scores`, `restoration_report`, `copy_baseline`,
+  `rule_based_baseline`: punctuation and casing restoration (`restoration_scores.py`).
 """
 
 from tfllm.objectives.bits_per_character import BitsPerCharacter
+from tfllm.objectives.bleu import BleuScore, corpus_bleu, sentence_bleu, tokenize_13a
 from tfllm.objectives.masked_accuracy import MaskedAccuracy
 from tfllm.objectives.masked_cross_entropy import (
     MaskedCrossEntropy,
@@ -14,14 +18,36 @@ from tfllm.objectives.masked_cross_entropy import (
     token_cross_entropy,
 )
 from tfllm.objectives.perplexity import Perplexity
+from tfllm.objectives.restoration_scores import (
+    MARK_NAMES,
+    MarkScore,
+    PunctuationScores,
+    casing_accuracy,
+    copy_baseline,
+    punctuation_scores,
+    restoration_report,
+    rule_based_baseline,
+)
 from tfllm.objectives.token_metric_utils import WeightedTokenSum
 
 __all__ = [
     "BitsPerCharacter",
+    "BleuScore",
+    "MARK_NAMES",
+    "MarkScore",
     "MaskedAccuracy",
     "MaskedCrossEntropy",
     "Perplexity",
+    "PunctuationScores",
     "WeightedTokenSum",
+    "casing_accuracy",
+    "copy_baseline",
+    "corpus_bleu",
     "masked_cross_entropy",
+    "punctuation_scores",
+    "restoration_report",
+    "rule_based_baseline",
+    "sentence_bleu",
     "token_cross_entropy",
+    "tokenize_13a",
 ]

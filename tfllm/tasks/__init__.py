@@ -2,11 +2,12 @@
 
 - `Task`, `TaskData`: the contract (`tfllm/tasks/task.py`).
 - `CausalLM` ("causal_lm"): next-token prediction, for GPT and the LSTM LM.
+- `Seq2Seq`: source text -> target text, for the encoder-decoder models; `Restoration`
+  ("restoration") makes its pairs from plays: punctuation and casing restoration.
 
-A task is picked by name (`RunConfig.task`, `get_task`). Masked LM ("masked_lm"), seq2seq
-("seq2seq") and classification ("classification") are the next kinds: each is one `Task`
-subclass registered here with `register_task`, and nothing in training, export or the CLI
-changes for it.
+A task is picked by name (`RunConfig.task`, `get_task`). Masked LM ("masked_lm") and
+classification ("classification") are the next kinds: each is one `Task` subclass registered
+here with `register_task`, and nothing in training, export or the CLI changes for it.
 
 In the one-way chain, tasks come after objectives (they choose losses and metrics) and before
 training (which asks them).
@@ -14,6 +15,8 @@ training (which asks them).
 
 from tfllm.errors import ConfigError
 from tfllm.tasks.causal_lm import CausalLM
+from tfllm.tasks.restoration import Restoration
+from tfllm.tasks.seq2seq import Seq2Seq
 from tfllm.tasks.task import Task, TaskData
 
 _TASKS = {}
@@ -37,5 +40,6 @@ def get_task(name):
 
 
 register_task(CausalLM)
+register_task(Restoration)
 
-__all__ = ["CausalLM", "Task", "TaskData", "get_task", "register_task"]
+__all__ = ["CausalLM", "Restoration", "Seq2Seq", "Task", "TaskData", "get_task", "register_task"]

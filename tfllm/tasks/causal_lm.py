@@ -9,7 +9,7 @@ sums. A sample: `generate` from the configured prompt.
 
 import math
 
-from tfllm.data import lm_dataset, tokenize_corpus_text
+from tfllm.data import DOCUMENT_SEPARATOR, lm_dataset, tokenize_corpus_text
 from tfllm.errors import ConfigError
 from tfllm.generation import generate
 from tfllm.models import CausalLanguageModel
@@ -38,8 +38,19 @@ class CausalLM(Task):
                 f"{type(model).__name__!r}"
             )
 
-    def prepare_data(self, corpus, tokenizer, sequence_length, data_config, train_config, *,
+    def lengths(self, model_arguments):
+        """The model's context length, `sequence_length`."""
+        value = model_arguments.get("sequence_length")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(
+                f"task causal_lm needs the model's context length, a positive integer: set "
+                f"model.sequence_length. Received: model.sequence_length={value!r}"
+            )
+        return value
+
+    def prepare_data(self, corpus, tokenizer, lengths, data_config, train_config, *,
                      micro_batch_size, seed):
+        sequence_length = lengths
         train_ids = tokenize_corpus_text(tokenizer, corpus.split_text("train"))
         validation_text = corpus.split_text("validation")
         validation_ids = tokenize_corpus_text(tokenizer, validation_text)
@@ -61,14 +72,16 @@ class CausalLM(Task):
             tokens_per_example=sequence_length,
         )
 
-    def evaluation_data(self, text, tokenizer, sequence_length, batch_size):
-        """`(dataset, characters_per_token)` scoring every token of `text` once."""
+    def evaluation_data(self, documents, tokenizer, lengths, batch_size):
+        """`(dataset, characters_per_token)` scoring every token of the documents' text (joined
+        as `Corpus.split_text` joins them) once."""
+        text = DOCUMENT_SEPARATOR.join(d.text.strip("\n") for d in documents)
         ids = tokenize_corpus_text(tokenizer, text)
-        return (lm_dataset(ids, sequence_length, batch_size, windows="eval"),
+        return (lm_dataset(ids, lengths, batch_size, windows="eval"),
                 len(text) / max(len(ids), 1))
 
-    def loss(self):
-        return MaskedCrossEntropy()
+    def loss(self, label_smoothing=0.0):
+        return MaskedCrossEntropy(label_smoothing=label_smoothing)
 
     def metrics(self, characters_per_token):
         return [Perplexity(), BitsPerCharacter(characters_per_token=characters_per_token),

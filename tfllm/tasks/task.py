@@ -8,7 +8,8 @@ A model maps inputs to outputs and knows nothing of how it is trained. A task ow
 - `loss()` and `metrics(data)`: the default loss and the *weighted* metrics to compile;
 - `summarize(metrics)`: the evaluation report, a dict of floats read from the metrics' exact
   token-weighted state (Keras's own `loss` is a mean of batch means weighted by rows);
-- `evaluation_data(...)`: a pipeline over a text the model never saw, for `tfllm evaluate`;
+- `evaluation_data(documents, ...)`: a pipeline over documents the model never saw, for
+  `tfllm evaluate`; `decoded_report(...)`: scores of what the model writes for them;
 - `sample(model, tokenizer, train_config)`: what the model produces for a fixed prompt, shown
   during training (`generate` for a causal LM; None where a task has nothing to show).
 
@@ -43,18 +44,28 @@ class Task:
     """Base class of the task kinds; see the module docstring for the contract."""
 
     name = None
+    # What `tfllm generate` gives the model: a "prompt" to continue, or an "input" to transform.
+    input_kind = "prompt"
 
     def check_model(self, model):
         raise NotImplementedError
 
-    def prepare_data(self, corpus, tokenizer, sequence_length, data_config, train_config, *,
+    def lengths(self, model_arguments):
+        """What `prepare_data` and `evaluation_data` get as `lengths`, read from the model's
+        constructor arguments (a dict): the context length of a causal LM, the source and
+        target lengths of a seq2seq model. A `ConfigError` when the model has none."""
+        raise NotImplementedError
+
+    def prepare_data(self, corpus, tokenizer, lengths, data_config, train_config, *,
                      micro_batch_size, seed):
         raise NotImplementedError
 
-    def evaluation_data(self, text, tokenizer, sequence_length, batch_size):
+    def evaluation_data(self, documents, tokenizer, lengths, batch_size):
         raise NotImplementedError
 
-    def loss(self):
+    def loss(self, label_smoothing=0.0):
+        """The training loss; `label_smoothing` eps mixes the target with the uniform
+        distribution (`train.label_smoothing`; evaluation uses 0)."""
         raise NotImplementedError
 
     def metrics(self, characters_per_token):
@@ -70,3 +81,8 @@ class Task:
 
     def sample(self, model, tokenizer, train_config):
         return None
+
+    def decoded_report(self, model, tokenizer, documents, *, num_beams=1, limit=None):
+        """Scores of the model's decoded outputs on `documents` (BLEU for seq2seq); {} where a
+        task's teacher-forced metrics say it all."""
+        return {}

@@ -16,6 +16,13 @@ right:
 8. under the `mixed_bfloat16` policy the weights stay float32 and the outputs have the
    documented dtype and are finite.
 
+A layer with several tensor inputs (a decoder block's `encoder_outputs` and
+`encoder_padding_mask` beside its inputs, attention's `value`, a cache) gets them through
+`call_kwargs`: every array there takes part in every check, as a `keras.Input` of the
+functional model used for the symbolic, fit and save checks, and as the shape `build()` and
+`compute_output_shape()` receive for a parameter named `<argument>_shape`, the way Keras maps
+them.
+
 Failed checks raise `AssertionError` with what was expected and what came out; misuse of the
 harness itself raises `TypeError` / `ValueError` naming the argument. The checks themselves are
 in `tfllm.testing.harness_checks`.
@@ -78,8 +85,13 @@ def run_layer_test(
         input_data: the first positional call argument, a NumPy array or tensor.
         expected_output_shape: the output shape, e.g. `(2, 4, 8)`, or a tuple of shapes for a
             layer returning several tensors. `None` entries match any size.
-        call_kwargs: other call arguments. Arrays/tensors among them (masks, caches) become
-            `keras.Input`s in the symbolic check; other values are passed as they are.
+        call_kwargs: other call arguments. Arrays/tensors among them (second inputs such as
+            `encoder_outputs`, masks, caches) are inputs of every check: `keras.Input`s of the
+            functional model (symbolic call, fit, save), their shapes for `build()` /
+            `compute_output_shape()` parameters named `<argument>_shape`, and (floating ones
+            cast to bfloat16 like the first input) arguments of the mixed-precision call. With
+            the fit check they need the batch axis of `input_data` first. Other values are
+            passed as they are.
         expected_output_dtype: dtype of every output (or a structure of dtypes matching the
             outputs); defaults to the layer's compute dtype.
         expected_mixed_precision_dtype: the same under `mixed_bfloat16`; defaults to
@@ -96,7 +108,8 @@ def run_layer_test(
         the layer's outputs).
     """
     init_kwargs, call_kwargs = _check_layer_arguments(
-        layer_cls, init_kwargs, input_data, call_kwargs, run_mixed_precision_check
+        layer_cls, init_kwargs, input_data, call_kwargs, run_mixed_precision_check,
+        run_training_check,
     )
     check_expected_outputs(
         expected_output_shape, expected_output_dtype, expected_mixed_precision_dtype,
@@ -143,7 +156,7 @@ def run_layer_test(
 
 
 def _check_layer_arguments(layer_cls, init_kwargs, input_data, call_kwargs,
-                           run_mixed_precision_check):
+                           run_mixed_precision_check, run_training_check):
     """`(init_kwargs, call_kwargs)` as dicts, once the class and input are a layer's."""
     if not (inspect.isclass(layer_cls) and issubclass(layer_cls, keras.layers.Layer)):
         raise TypeError(
@@ -162,6 +175,16 @@ def _check_layer_arguments(layer_cls, init_kwargs, input_data, call_kwargs,
             "`input_data` must be a NumPy array or a tensor (the first call argument). "
             f"Received: input_data of type {type(input_data).__name__}"
         )
+    batch_size = tuple(input_data.shape)[:1]
+    for name, value in call_kwargs.items():
+        # fit() slices every model input into batches along its first axis.
+        if run_training_check and is_array(value) and tuple(value.shape)[:1] != batch_size:
+            raise ValueError(
+                "Tensor call arguments are inputs of the fit check, which batches them with "
+                "`input_data`, so each needs its batch axis first; pass "
+                f"run_training_check=False otherwise. Received: call_kwargs['{name}'].shape="
+                f"{tuple(value.shape)}, input_data.shape={tuple(input_data.shape)}"
+            )
     return init_kwargs, call_kwargs
 
 

@@ -7,7 +7,8 @@
 - `train`, `TrainingRun`: a whole run in a run directory, with `model.fit` or
   `CustomTrainingLoop` (`strategy.run`, exact resume, preemption; docs/distributed.md).
 - `evaluate_model`: `model.evaluate` with the task's exact token-weighted metrics.
-- `build_optimizer`, `AdamWithDecayExclusions`, `WarmupCosineDecay`, `learning_rate_schedule`.
+- `build_optimizer`, `AdamWithDecayExclusions`, `WarmupCosineDecay`, `learning_rate_schedule`,
+  `InverseSquareRootSchedule` (warmup then 1/sqrt(step), "Noam").
 - `ThroughputLogger`, `TextSampleLogger`, `LossCurvePlot` (+ `plot_loss_curve`): callbacks.
 - `resolve_strategy`, `StrategyChoice`, `per_replica_batch_size`: `tf.distribute` strategies.
 - `TrainingCheckpoint`, `seed_generator_states`: exact checkpoints (iterator, dropout seeds, step).
@@ -17,6 +18,7 @@
 from tfllm.training.accumulated_step_schedule import AccumulatedStepSchedule
 from tfllm.training.custom_training_loop import PREEMPTED_EXIT_CODE, CustomTrainingLoop
 from tfllm.training.evaluation import evaluate_model
+from tfllm.training.inverse_square_root_schedule import InverseSquareRootSchedule
 from tfllm.training.loss_curve_plot import LossCurvePlot, plot_loss_curve
 from tfllm.training.optimizers import NO_DECAY_NAMES, AdamWithDecayExclusions, build_optimizer
 from tfllm.training.precision import PRECISIONS, dtype_policy, wrap_optimizer_for_precision
@@ -39,6 +41,7 @@ __all__ = [
     "AccumulatedStepSchedule",
     "AdamWithDecayExclusions",
     "CustomTrainingLoop",
+    "InverseSquareRootSchedule",
     "LossCurvePlot",
     "NO_DECAY_NAMES",
     "PRECISIONS",

@@ -140,18 +140,12 @@ def _load_tokenizer(config, corpus, tokenizer_dir, resumable):
     return build_tokenizer(config.data.tokenizer, [doc.text for doc in corpus.train])
 
 
-def _sequence_length(config):
-    """The model's context length, from its config or its class's default."""
-    value = config.model.config.get(
-        "sequence_length",
-        model_arguments(model_class(config.model.class_name)).get("sequence_length"))
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(
-            f"task {config.task} needs the model's context length, a positive integer: set "
-            f"model.sequence_length. "
-            f"Received: model.sequence_length={value!r}"
-        )
-    return value
+def _lengths(config, task):
+    """The lengths the task reads from the model's arguments (its config over the class's
+    defaults): the context of a causal LM, the source and target lengths of a seq2seq model."""
+    arguments = dict(model_arguments(model_class(config.model.class_name)))
+    arguments.update(config.model.config)
+    return task.lengths(arguments)
 
 
 def _micro_batch(train_config, choice):
@@ -232,7 +226,7 @@ def _train_in(directory, config, task, choice, loop, *, corpus, verbose, callbac
     resumed_from = (_resume_epoch(run_dir / "backup")
                     if loop == "fit" and directory.resumable else 0)
     data = task.prepare_data(
-        corpus, tokenizer, _sequence_length(config), config.data, train_config,
+        corpus, tokenizer, _lengths(config, task), config.data, train_config,
         micro_batch_size=micro_batch,
         # loop=fit: a resumed run draws fresh windows rather than replaying the ones it already
         # trained on (epoch-exact, not bit-exact). loop=custom restores the iterator itself.
@@ -274,6 +268,8 @@ def _train_in(directory, config, task, choice, loop, *, corpus, verbose, callbac
         evaluate_fn=fitted.custom.evaluate if fitted.custom is not None else None,
     )
     metrics["characters_per_token"] = data.characters_per_token
+    if choice.is_chief:  # what the model writes for the validation sources, where a task scores it
+        metrics.update(task.decoded_report(model, tokenizer, corpus.documents("validation")))
     sample = ""
     if sample_logger is not None:
         # The last epoch ended on the final weights, so its sample is the final one (a resumed

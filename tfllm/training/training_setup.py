@@ -17,6 +17,7 @@ plain `model.compile(**compile_arguments(...))` and `model.fit(..., callbacks=..
 
 import keras
 
+from tfllm.training.inverse_square_root_schedule import InverseSquareRootSchedule
 from tfllm.training.loss_curve_plot import LossCurvePlot
 from tfllm.training.optimizers import build_optimizer
 from tfllm.training.precision import wrap_optimizer_for_precision
@@ -50,7 +51,14 @@ def resolve_loop(train_config, strategy_name):
 
 
 def learning_rate_schedule(train_config):
-    """Linear warmup to `train.learning_rate`, cosine decay to `train.min_learning_rate`."""
+    """Linear warmup to `train.learning_rate`, then (`train.schedule`) cosine decay to
+    `train.min_learning_rate` at `train.steps`, or inverse-square-root decay floored there."""
+    if train_config.schedule == "inverse_sqrt":
+        return InverseSquareRootSchedule(
+            peak_learning_rate=train_config.learning_rate,
+            warmup_steps=max(train_config.warmup_steps, 1),
+            min_learning_rate=train_config.min_learning_rate,
+        )
     return WarmupCosineDecay(
         peak_learning_rate=train_config.learning_rate,
         warmup_steps=train_config.warmup_steps,
@@ -78,7 +86,7 @@ def compile_arguments(train_config, task, model, *, characters_per_token=1.0, lo
     jit_compile = uses_xla(train_config, model, loop=loop, num_replicas=num_replicas)
     return {
         "optimizer": wrap_optimizer_for_precision(optimizer, train_config.precision),
-        "loss": task.loss(),
+        "loss": task.loss(label_smoothing=train_config.label_smoothing),
         "weighted_metrics": task.metrics(characters_per_token),
         "jit_compile": jit_compile,
         "steps_per_execution": train_config.steps_per_execution if loop == "fit" else 1,

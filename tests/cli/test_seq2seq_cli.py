@@ -1,0 +1,54 @@
+"""An encoder-decoder model through the real `tfllm` command: train the smoke restoration
+preset, transform an input, evaluate with BLEU and the restoration scores, and one-line errors
+for what it cannot take (a prompt, an empty or over-long input, a serving export)."""
+
+import json
+
+import pytest
+from cli_process import assert_one_line_error, run_cli_cases
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """60,000 characters of Hamlet: a small validation split keeps the run to seconds."""
+    from tfllm.data import load_plays
+
+    path = tmp_path_factory.mktemp("corpus") / "hamlet.txt"
+    hamlet = next(play for play in load_plays() if play.slug == "hamlet")
+    path.write_text(hamlet.text[:60_000], encoding="utf-8")
+    return path
+
+
+@pytest.mark.multiprocess  # one process, several commands: about 30 s on 2 cores
+def test_train_generate_evaluate_and_refusals(tmp_path, corpus):
+    model = tmp_path / "restore"
+    train = ["train", "--preset", "smoke-restore-gru", "--quiet", "--corpus", corpus,
+             "--run-dir", tmp_path / "run", "--output", model,
+             "--set", "train.steps=20", "--set", "train.eval_interval=10"]
+    results = run_cli_cases({
+        "train": train,
+        "generate": ["generate", "--model", model, "--input", "to be or not to be"],
+        "beams": ["generate", "--model", model, "--input", "to be", "--num-beams", "2",
+                  "--num-return-sequences", "2", "--json"],
+        "evaluate": ["evaluate", "--model", model, "--json"],
+        "prompt": ["generate", "--model", model, "--prompt", "ROMEO:"],
+        "empty": ["generate", "--model", model, "--input", " "],
+        "long": ["generate", "--model", model, "--input", "to be " * 20],
+        "export": ["export", "--model", model, "--output", tmp_path / "serving"],
+    })
+    assert results["train"].code == 0, results["train"].stderr
+    assert "BLEU" in results["train"].stdout and "casing accuracy" in results["train"].stdout
+    assert results["generate"].code == 0, results["generate"].stderr
+    assert not results["generate"].stdout.startswith("to be or not to be")  # no echoed prompt
+    beams = [json.loads(line) for line in results["beams"].stdout.splitlines()]
+    assert len(beams) == 2 and beams[0]["score"] >= beams[1]["score"]
+    evaluation = json.loads(results["evaluate"].stdout)
+    assert evaluation["pairs"] > 0 and 0 <= evaluation["bleu"] <= 100
+    assert {"casing_accuracy", "punctuation_f1", "f1_comma", "accuracy"} <= set(evaluation)
+    assert_one_line_error(results["prompt"], "is an encoder-decoder model",
+                          "give it --input TEXT", "Received: --prompt")
+    assert_one_line_error(results["empty"], "Input 1 is empty")
+    assert_one_line_error(results["long"], "Input 1 has 120 tokens; this model reads at most 64")
+    assert_one_line_error(results["export"], "GRUSeq2Seq is an encoder-decoder model: use "
+                          "`tfllm generate --input`")
+    assert not (tmp_path / "serving").exists()
