@@ -33,3 +33,14 @@ def untrained_model_dir(tmp_path_factory):
 
     tokenizer = CharTokenizer.from_texts(["ROMEO: But soft, what light through yonder window?\n"])
     return save_untrained_model_dir(tmp_path_factory.mktemp("untrained") / "model", tokenizer)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """60,000 characters of Hamlet: a small validation split keeps each run to seconds."""
+    from tfllm.data import load_plays
+
+    path = tmp_path_factory.mktemp("corpus") / "hamlet.txt"
+    hamlet = next(play for play in load_plays() if play.slug == "hamlet")
+    path.write_text(hamlet.text[:60_000], encoding="utf-8")
+    return path

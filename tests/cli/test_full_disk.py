@@ -10,17 +10,6 @@ import pytest
 from cli_process import assert_one_line_error, run_cli_cases
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """60,000 characters of Hamlet: a small validation split keeps each run to seconds."""
-    from tfllm.data import load_plays
-
-    path = tmp_path_factory.mktemp("corpus") / "hamlet.txt"
-    hamlet = next(play for play in load_plays() if play.slug == "hamlet")
-    path.write_text(hamlet.text[:60_000], encoding="utf-8")
-    return path
-
-
 @pytest.fixture
 def small_disk(tmp_path):
     """`mount(name, size)` makes `tmp_path/name` a tmpfs of `size` ("1600k"); `grow` enlarges it."""

@@ -22,17 +22,6 @@ from tfllm.pause_points import MARKER
 INTERRUPTED = 130
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """60,000 characters of Hamlet: a small validation split keeps each run to seconds."""
-    from tfllm.data import load_plays
-
-    path = tmp_path_factory.mktemp("corpus") / "hamlet.txt"
-    hamlet = next(play for play in load_plays() if play.slug == "hamlet")
-    path.write_text(hamlet.text[:60_000], encoding="utf-8")
-    return path
-
-
 def _train_args(corpus, run_dir, model_dir, *settings):
     """Two evaluation intervals of two steps of the smoke preset, without samples."""
     argv = ["train", "--preset", "smoke", "--quiet", "--corpus", corpus, "--run-dir", run_dir,

@@ -8,17 +8,6 @@ import pytest
 from cli_process import assert_one_line_error, run_cli_cases
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """60,000 characters of Hamlet: a small validation split keeps the run to seconds."""
-    from tfllm.data import load_plays
-
-    path = tmp_path_factory.mktemp("corpus") / "hamlet.txt"
-    hamlet = next(play for play in load_plays() if play.slug == "hamlet")
-    path.write_text(hamlet.text[:60_000], encoding="utf-8")
-    return path
-
-
 @pytest.mark.multiprocess  # one process, several commands: about 30 s on 2 cores
 def test_train_generate_evaluate_and_refusals(tmp_path, corpus):
     model = tmp_path / "restore"

@@ -5,19 +5,13 @@ import keras
 from keras import ops
 
 from tfllm.layers.attention_utils import causal_mask, merge_padding_and_attention_masks
-from tfllm.layers.feed_forward import FeedForward
-from tfllm.layers.layer_utils import (
-    get_activation,
-    get_initializer,
-    serialize_optional_initializer,
-    static_last_dim,
-)
-from tfllm.layers.multi_head_attention import MultiHeadAttention
-from tfllm.validation import check_bool, check_positive_float, check_positive_int, check_rate
+from tfllm.layers.layer_utils import static_last_dim
+from tfllm.layers.transformer_block import TransformerBlock
+from tfllm.validation import check_bool
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
-class DecoderBlock(keras.layers.Layer):
+class DecoderBlock(TransformerBlock):
     """Causal self-attention and a feed-forward MLP, each inside a residual connection.
 
     Pre-LN (`norm_first=True`, GPT-2): `x = x + dropout(attention(norm(x)))`, then
@@ -105,83 +99,24 @@ class DecoderBlock(keras.layers.Layer):
         cross_attention=False,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.num_heads = check_positive_int("num_heads", num_heads)
-        self.intermediate_dim = check_positive_int("intermediate_dim", intermediate_dim)
-        self.dropout = check_rate("dropout", dropout)
-        self.norm_first = check_bool("norm_first", norm_first)
-        self.layer_norm_epsilon = check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
-        self.activation = get_activation("activation", activation)
-        self.kernel_initializer = get_initializer("kernel_initializer", kernel_initializer)
-        self.output_kernel_initializer = (
-            None
-            if output_kernel_initializer is None
-            else get_initializer("output_kernel_initializer", output_kernel_initializer)
-        )
+        super().__init__(
+            num_heads, intermediate_dim, dropout=dropout, norm_first=norm_first,
+            layer_norm_epsilon=layer_norm_epsilon, activation=activation,
+            kernel_initializer=kernel_initializer,
+            output_kernel_initializer=output_kernel_initializer, **kwargs)
         self.cross_attention = check_bool("cross_attention", cross_attention)
 
     def build(self, inputs_shape, encoder_outputs_shape=None):
-        width = static_last_dim("inputs", inputs_shape)
-        if width % self.num_heads:
-            raise ValueError(
-                "The input width D must be divisible by `num_heads` (each head gets D // "
-                f"num_heads features). Received: num_heads={self.num_heads}, "
-                f"inputs.shape[-1]={width}"
-            )
-        self.self_attention_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
-            name="self_attention_layer_norm",
-        )
-        self.self_attention = MultiHeadAttention(
-            num_heads=self.num_heads,
-            dropout=self.dropout,
-            kernel_initializer=self.kernel_initializer,
-            output_kernel_initializer=self.output_kernel_initializer,
-            dtype=self.dtype_policy,
-            name="self_attention",
-        )
-        self.self_attention_dropout = keras.layers.Dropout(
-            self.dropout, dtype=self.dtype_policy, name="self_attention_dropout"
-        )
+        between = None
         if self.cross_attention:
-            self._build_cross_attention(inputs_shape, encoder_outputs_shape)
-        self.feed_forward_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
-            name="feed_forward_layer_norm",
-        )
-        self.feed_forward = FeedForward(
-            intermediate_dim=self.intermediate_dim,
-            activation=self.activation,
-            dropout=self.dropout,
-            kernel_initializer=self.kernel_initializer,
-            output_kernel_initializer=self.output_kernel_initializer,
-            dtype=self.dtype_policy,
-            name="feed_forward",
-        )
-        for layer in (
-            self.self_attention_layer_norm,
-            self.self_attention,
-            self.feed_forward_layer_norm,
-            self.feed_forward,
-        ):
-            layer.build(inputs_shape)
+            def between():
+                self._build_cross_attention(inputs_shape, encoder_outputs_shape)
+        self._build_sublayers(inputs_shape, between)
 
     def _build_cross_attention(self, inputs_shape, encoder_outputs_shape):
-        self.cross_attention_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
-            name="cross_attention_layer_norm",
-        )
-        self.cross_attention_layer = MultiHeadAttention(
-            num_heads=self.num_heads,
-            dropout=self.dropout,
-            kernel_initializer=self.kernel_initializer,
-            output_kernel_initializer=self.output_kernel_initializer,
-            dtype=self.dtype_policy,
-            name="cross_attention",
-        )
-        self.cross_attention_dropout = keras.layers.Dropout(
-            self.dropout, dtype=self.dtype_policy, name="cross_attention_dropout"
-        )
+        self.cross_attention_layer_norm = self._layer_norm("cross_attention_layer_norm")
+        self.cross_attention_layer = self._attention("cross_attention")
+        self.cross_attention_dropout = self._dropout("cross_attention_dropout")
         encoder_outputs_shape = encoder_outputs_shape or inputs_shape
         self._encoder_width = static_last_dim("encoder_outputs", encoder_outputs_shape)
         self.cross_attention_layer_norm.build(inputs_shape)
@@ -220,30 +155,30 @@ class DecoderBlock(keras.layers.Layer):
             mask = ops.logical_and(mask, ops.cast(attention_mask, "bool"))
         mask = merge_padding_and_attention_masks(padding_mask, mask)  # (B, T, S)
 
-        residual = inputs
-        x = self.self_attention_layer_norm(inputs) if self.norm_first else inputs
-        attention_output = self.self_attention(
-            x, attention_mask=mask, cache=cache, cache_update_index=cache_update_index,
-            training=training,
-        )
-        if cache is not None:
-            attention_output, cache = attention_output
-        x = residual + self.self_attention_dropout(attention_output, training=training)
-        if not self.norm_first:
-            x = self.self_attention_layer_norm(x)
-        if self.cross_attention:
-            x = self._cross_attend(
-                x, encoder_outputs, encoder_padding_mask, cross_key_value, training
-            )  # (B, T, D)
+        new_cache = []  # the self-attention's updated cache, when there is one
 
-        residual = x
-        if self.norm_first:
-            x = self.feed_forward_layer_norm(x)
-        x = residual + self.feed_forward(x, training=training)
-        if not self.norm_first:
-            x = self.feed_forward_layer_norm(x)
+        def self_attend(h):
+            output = self.self_attention(
+                h, attention_mask=mask, cache=cache, cache_update_index=cache_update_index,
+                training=training)
+            if cache is None:
+                return output
+            new_cache.append(output[1])
+            return output[0]
+
+        x = self._residual(inputs, self_attend, self.self_attention_layer_norm,
+                           self.self_attention_dropout, training)  # (B, T, D)
+        if self.cross_attention:
+            # (B, 1, S): every target position sees the same real source positions.
+            source_mask = merge_padding_and_attention_masks(encoder_padding_mask, None)
+            x = self._residual(
+                x, lambda h: self.cross_attention_layer(
+                    h, value=encoder_outputs, attention_mask=source_mask,
+                    key_value=cross_key_value, training=training),
+                self.cross_attention_layer_norm, self.cross_attention_dropout, training)
+        x = self._feed_forward_branch(x, training)  # (B, T, D)
         if cache is not None:
-            return x, cache
+            return x, new_cache[0]
         return x
 
     def cross_attention_key_value(self, encoder_outputs):
@@ -267,21 +202,6 @@ class DecoderBlock(keras.layers.Layer):
                 f"unbuilt DecoderBlock named {self.name!r}"
             )
         return self.cross_attention_layer.key_value_heads(encoder_outputs)
-
-    def _cross_attend(self, x, encoder_outputs, encoder_padding_mask, cross_key_value, training):
-        residual = x
-        if self.norm_first:
-            x = self.cross_attention_layer_norm(x)
-        # (B, 1, S): every target position sees the same real source positions.
-        source_mask = merge_padding_and_attention_masks(encoder_padding_mask, None)
-        x = self.cross_attention_layer(
-            x, value=encoder_outputs, attention_mask=source_mask, key_value=cross_key_value,
-            training=training,
-        )  # (B, T, D)
-        x = residual + self.cross_attention_dropout(x, training=training)
-        if not self.norm_first:
-            x = self.cross_attention_layer_norm(x)
-        return x
 
     def _check_cross_arguments(self, encoder_outputs, encoder_padding_mask, cross_key_value,
                                cache):
@@ -327,20 +247,4 @@ class DecoderBlock(keras.layers.Layer):
         return tuple(inputs_shape)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "norm_first": self.norm_first,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "activation": keras.activations.serialize(self.activation),
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "output_kernel_initializer": serialize_optional_initializer(
-                    self.output_kernel_initializer
-                ),
-                "cross_attention": self.cross_attention,
-            }
-        )
-        return config
+        return {**super().get_config(), "cross_attention": self.cross_attention}

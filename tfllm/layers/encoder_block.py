@@ -3,19 +3,11 @@
 import keras
 
 from tfllm.layers.attention_utils import merge_padding_and_attention_masks
-from tfllm.layers.feed_forward import FeedForward
-from tfllm.layers.layer_utils import (
-    get_activation,
-    get_initializer,
-    serialize_optional_initializer,
-    static_last_dim,
-)
-from tfllm.layers.multi_head_attention import MultiHeadAttention
-from tfllm.validation import check_bool, check_positive_float, check_positive_int, check_rate
+from tfllm.layers.transformer_block import TransformerBlock
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
-class EncoderBlock(keras.layers.Layer):
+class EncoderBlock(TransformerBlock):
     """Bidirectional self-attention and a feed-forward MLP, each inside a residual connection.
 
     The encoder half of the Transformer ("Attention Is All You Need", 2017): every position
@@ -65,112 +57,17 @@ class EncoderBlock(keras.layers.Layer):
     True
     """
 
-    def __init__(
-        self,
-        num_heads,
-        intermediate_dim,
-        dropout=0.0,
-        norm_first=True,
-        layer_norm_epsilon=1e-5,
-        activation="gelu",
-        kernel_initializer="glorot_uniform",
-        output_kernel_initializer=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.num_heads = check_positive_int("num_heads", num_heads)
-        self.intermediate_dim = check_positive_int("intermediate_dim", intermediate_dim)
-        self.dropout = check_rate("dropout", dropout)
-        self.norm_first = check_bool("norm_first", norm_first)
-        self.layer_norm_epsilon = check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
-        self.activation = get_activation("activation", activation)
-        self.kernel_initializer = get_initializer("kernel_initializer", kernel_initializer)
-        self.output_kernel_initializer = (
-            None
-            if output_kernel_initializer is None
-            else get_initializer("output_kernel_initializer", output_kernel_initializer)
-        )
-
     def build(self, inputs_shape):
-        width = static_last_dim("inputs", inputs_shape)
-        if width % self.num_heads:
-            raise ValueError(
-                "The input width D must be divisible by `num_heads` (each head gets D // "
-                f"num_heads features). Received: num_heads={self.num_heads}, "
-                f"inputs.shape[-1]={width}"
-            )
-        self.self_attention_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
-            name="self_attention_layer_norm",
-        )
-        self.self_attention = MultiHeadAttention(
-            num_heads=self.num_heads,
-            dropout=self.dropout,
-            kernel_initializer=self.kernel_initializer,
-            output_kernel_initializer=self.output_kernel_initializer,
-            dtype=self.dtype_policy,
-            name="self_attention",
-        )
-        self.self_attention_dropout = keras.layers.Dropout(
-            self.dropout, dtype=self.dtype_policy, name="self_attention_dropout"
-        )
-        self.feed_forward_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
-            name="feed_forward_layer_norm",
-        )
-        self.feed_forward = FeedForward(
-            intermediate_dim=self.intermediate_dim,
-            activation=self.activation,
-            dropout=self.dropout,
-            kernel_initializer=self.kernel_initializer,
-            output_kernel_initializer=self.output_kernel_initializer,
-            dtype=self.dtype_policy,
-            name="feed_forward",
-        )
-        for layer in (
-            self.self_attention_layer_norm,
-            self.self_attention,
-            self.feed_forward_layer_norm,
-            self.feed_forward,
-        ):
-            layer.build(inputs_shape)
+        self._build_sublayers(inputs_shape)
 
     def call(self, inputs, padding_mask=None, attention_mask=None, training=None):
         # (B, 1, S) from the padding mask alone, (B, S, S) with an attention mask, or None.
         mask = merge_padding_and_attention_masks(padding_mask, attention_mask)
 
-        residual = inputs
-        x = self.self_attention_layer_norm(inputs) if self.norm_first else inputs
-        x = self.self_attention(x, attention_mask=mask, training=training)  # (B, S, D)
-        x = residual + self.self_attention_dropout(x, training=training)
-        if not self.norm_first:
-            x = self.self_attention_layer_norm(x)
-
-        residual = x
-        if self.norm_first:
-            x = self.feed_forward_layer_norm(x)
-        x = residual + self.feed_forward(x, training=training)  # (B, S, D)
-        if not self.norm_first:
-            x = self.feed_forward_layer_norm(x)
-        return x
+        x = self._residual(
+            inputs, lambda h: self.self_attention(h, attention_mask=mask, training=training),
+            self.self_attention_layer_norm, self.self_attention_dropout, training)  # (B, S, D)
+        return self._feed_forward_branch(x, training)  # (B, S, D)
 
     def compute_output_shape(self, inputs_shape):
         return tuple(inputs_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "norm_first": self.norm_first,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "activation": keras.activations.serialize(self.activation),
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "output_kernel_initializer": serialize_optional_initializer(
-                    self.output_kernel_initializer
-                ),
-            }
-        )
-        return config
