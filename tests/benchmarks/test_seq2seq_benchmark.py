@@ -1,5 +1,6 @@
-"""benchmarks/seq2seq.py at tiny sizes: every contender trains and is timed; the two
-Transformers have about the same weights at the default size; decoding (slow) is timed too."""
+"""benchmarks/seq2seq.py: the two Transformers have about the same weights at the default size,
+untimeable arguments are refused; at tiny sizes (slow) every contender trains and is timed and
+decoding is timed too."""
 
 import importlib.util
 import json
@@ -23,6 +24,7 @@ TINY = ["--width", "16", "--layers", "1", "--heads", "2", "--ffn", "32", "--step
         "--chunk", "2", "--batch", "8", "--pairs", "48", "--jit", "off"]
 
 
+@pytest.mark.slow  # three models trained and timed: about 20 s
 def test_every_contender_trains_and_gets_a_positive_throughput(tmp_path, capsys):
     path = tmp_path / "result.json"
     result = benchmark.run(benchmark.parse_arguments(
