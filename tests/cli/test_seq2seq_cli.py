@@ -11,12 +11,15 @@ from cli_process import assert_one_line_error, run_cli_cases
 @pytest.mark.multiprocess  # one process, several commands: about 30 s on 2 cores
 def test_train_generate_evaluate_and_refusals(tmp_path, corpus):
     model = tmp_path / "restore"
+    lines = tmp_path / "lines.txt"
+    lines.write_text("to be or not to be\n\nthat is the question\n", encoding="utf-8")
     train = ["train", "--preset", "smoke-restore-gru", "--quiet", "--corpus", corpus,
              "--run-dir", tmp_path / "run", "--output", model,
              "--set", "train.steps=20", "--set", "train.eval_interval=10"]
     results = run_cli_cases({
         "train": train,
         "generate": ["generate", "--model", model, "--input", "to be or not to be"],
+        "file": ["generate", "--model", model, "--input-file", lines],
         "beams": ["generate", "--model", model, "--input", "to be", "--num-beams", "2",
                   "--num-return-sequences", "2", "--json"],
         "evaluate": ["evaluate", "--model", model, "--json"],
@@ -29,6 +32,8 @@ def test_train_generate_evaluate_and_refusals(tmp_path, corpus):
     assert "BLEU" in results["train"].stdout and "casing accuracy" in results["train"].stdout
     assert results["generate"].code == 0, results["generate"].stderr
     assert not results["generate"].stdout.startswith("to be or not to be")  # no echoed prompt
+    assert results["file"].code == 0, results["file"].stderr
+    assert len(results["file"].stdout.splitlines()) == 2  # one output line per input line
     beams = [json.loads(line) for line in results["beams"].stdout.splitlines()]
     assert len(beams) == 2 and beams[0]["score"] >= beams[1]["score"]
     evaluation = json.loads(results["evaluate"].stdout)

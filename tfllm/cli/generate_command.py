@@ -186,10 +186,14 @@ def _generate(args):
         print()
     else:
         for index, result in enumerate(results):
+            if kind == "input":
+                # One output line per input line, in order, as a filter prints: a line break the
+                # model wrote is printed as a space (--json keeps the text exact).
+                print(" ".join(result.text.splitlines()))
+                continue
             if index:
                 print("\n" + "-" * 40)
-            # A continuation follows its prompt; a transformed input stands alone.
-            print((result.prompt if kind == "prompt" else "") + result.text)
+            print(result.prompt + result.text)  # a continuation follows its prompt
     return 0
 
 
