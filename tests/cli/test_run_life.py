@@ -32,12 +32,20 @@ def _train_args(corpus, run_dir, model_dir, *settings):
     return [str(a) for a in argv]
 
 
+def _hear_ctrl_c():
+    """In the child, before exec: SIGINT back to its default. A shell without job control starts
+    background jobs (`make test &`) with SIGINT ignored, which every child inherits, and Python
+    leaves an ignored SIGINT ignored, so the test's Ctrl-C would never arrive."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_paused(argv, point):
     """Starts `tfllm ARGV` paused at `point`; returns (process, what it printed until then)."""
     env = dict(os.environ, TFLLM_TEST_PAUSE_AT=point)
     env.pop("TFLLM_DEBUG", None)
     process = subprocess.Popen([sys.executable, "-m", "tfllm.cli.main", *argv], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_hear_ctrl_c)
     watchdog = threading.Timer(300, process.kill)  # a run that never pauses fails, not hangs
     watchdog.start()
     printed = []
