@@ -38,7 +38,7 @@ def test_the_smoke_preset_models_learn_to_copy(preset):
                   weighted_metrics=[MaskedAccuracy()])
     train = pair_dataset(_copy_pairs(2000, seed=1), tokenizer, source_length=8, target_length=10,
                          batch_size=32, shuffle=True, seed=0, repeat=True)
-    model.fit(train, steps_per_epoch=300, epochs=1, verbose=0)
+    model.fit(train, steps_per_epoch=150, epochs=1, verbose=0)
     held_out = _copy_pairs(64, seed=2)
     evaluation = pair_dataset(held_out, tokenizer, source_length=8, target_length=10,
                               batch_size=64)
