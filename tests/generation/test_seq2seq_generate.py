@@ -50,8 +50,9 @@ def _greedy_by_full_passes(model, source, steps):
 
 
 def test_greedy_decoding_equals_a_loop_of_full_passes(model):
-    outputs = generate(model, TOKENIZER, SOURCES, temperature=0.0, jit_compile=False)
-    for source, output in zip(SOURCES, outputs):
+    sources = SOURCES[:2]  # of different lengths: one is padded in the batch
+    outputs = generate(model, TOKENIZER, sources, temperature=0.0, jit_compile=False)
+    for source, output in zip(sources, outputs):
         assert output == _greedy_by_full_passes(model, source, model.target_length - 1)
 
 
