@@ -171,6 +171,12 @@ def _generate(args):
                   f"{limit} tokens; its first {result.cropped_tokens} tokens were dropped.",
                   file=sys.stderr)
             break
+    _print_results(args, results, kind, streamed)
+    return 0
+
+
+def _print_results(args, results, kind, streamed):
+    """Writes the generations: JSON lines, the end of a stream, or the texts."""
     if args.json:
         for result in results:
             print(json.dumps({
@@ -194,7 +200,6 @@ def _generate(args):
             if index:
                 print("\n" + "-" * 40)
             print(result.prompt + result.text)  # a continuation follows its prompt
-    return 0
 
 
 def _check_input_kind(args, loaded):

@@ -209,20 +209,8 @@ def generate(
         )
     spec = decode_spec(tokenizer, options, banned_words, stop)
 
-    # Encode, crop to the context, and repeat each prompt once per returned sequence.
-    limit = model.max_cache_length
-    copies = 1 if options.num_beams > 1 else options.num_return_sequences
-    source = None
-    new_slots = bucket(options.max_new_tokens)
-    if seq2seq:
-        rows = source_rows(tokenizer, prompt_list, source_length=model.source_length,
-                           unknown=unknown, copies=copies)
-        source = right_padded_source(rows, tokenizer.pad_id, model.source_length)
-        prompt_ids, first_real = start_prompts(rows, tokenizer.bos_id)
-        new_slots = min(new_slots, limit - 1)  # the whole target fits: the window never slides
-    else:
-        rows = prompt_rows(tokenizer, prompt_list, limit=limit, unknown=unknown, copies=copies)
-        prompt_ids, first_real = left_padded(rows, tokenizer.pad_id, limit)
+    rows, prompt_ids, first_real, new_slots, source = _decoder_inputs(
+        model, tokenizer, prompt_list, options, unknown, seq2seq)
     check_decode_memory(
         model, generation_rows(len(prompt_list), options.num_return_sequences, options.num_beams),
         prompt_ids.shape[1], new_slots, options.max_new_tokens,
@@ -252,6 +240,25 @@ def generate(
     ]
     results = generations if return_details else [g.text for g in generations]
     return results[0] if single and options.num_return_sequences == 1 else results
+
+
+def _decoder_inputs(model, tokenizer, prompt_list, options, unknown, seq2seq):
+    """`(rows, prompt_ids, first_real, new_slots, source)`: the prompts encoded, cropped to the
+    context and left-padded; or, for an encoder-decoder model, the sources right-padded and a
+    start id per row. Each is repeated once per returned sequence (beams share one row)."""
+    limit = model.max_cache_length
+    copies = 1 if options.num_beams > 1 else options.num_return_sequences
+    new_slots = bucket(options.max_new_tokens)
+    if not seq2seq:
+        rows = prompt_rows(tokenizer, prompt_list, limit=limit, unknown=unknown, copies=copies)
+        prompt_ids, first_real = left_padded(rows, tokenizer.pad_id, limit)
+        return rows, prompt_ids, first_real, new_slots, None
+    rows = source_rows(tokenizer, prompt_list, source_length=model.source_length,
+                       unknown=unknown, copies=copies)
+    source = right_padded_source(rows, tokenizer.pad_id, model.source_length)
+    prompt_ids, first_real = start_prompts(rows, tokenizer.bos_id)
+    # The whole target fits the cache, so the window never slides.
+    return rows, prompt_ids, first_real, min(new_slots, limit - 1), source
 
 
 def _decode(decoder, prompt_ids, first_real, new_slots, options, spec, tokenizer, stream, source):
