@@ -53,6 +53,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tfllm.atomic_files import write_text_atomically  # noqa: E402
+from tfllm.benchmarking import StepClock  # noqa: E402
 from tfllm.data import load_corpus, pair_dataset, restoration_pairs  # noqa: E402
 from tfllm.generation import generate  # noqa: E402
 from tfllm.models import EncoderDecoderTransformer, GRUSeq2Seq  # noqa: E402
@@ -124,25 +125,6 @@ def count_parameters(args, vocabulary_size):
         model(zeros)
         counts[name] = int(model.count_params())
     return counts
-
-
-class StepClock(keras.callbacks.Callback):
-    """Wall time and this process's CPU time (all threads) of each epoch, summed."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds = 0.0
-        self.cpu_seconds = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-        self._cpu_start = time.process_time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        # Keras has turned the epoch's logs into Python floats by now, which waits for the
-        # device: the time covers finished steps.
-        self.seconds += time.perf_counter() - self._start
-        self.cpu_seconds += time.process_time() - self._cpu_start
 
 
 def load_data(args):

@@ -48,6 +48,7 @@ import keras  # noqa: E402
 
 from tfllm.atomic_files import write_text_atomically  # noqa: E402
 from tfllm.benchmarking import (  # noqa: E402
+    StepClock,
     build_training_optimizer,
     measure_matmul_peak,
     micro_batch_size,
@@ -88,25 +89,6 @@ def keras_hub_model(model_config, vocabulary_size):
     )
     logits = keras.layers.Dense(vocabulary_size, name="lm_head")(backbone.output)
     return keras.Model(backbone.input, logits, name="keras_hub_gpt2")
-
-
-class StepClock(keras.callbacks.Callback):
-    """Wall time and this process's CPU time (all threads) of each epoch, summed."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds = 0.0
-        self.cpu_seconds = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-        self._cpu_start = time.process_time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        # Keras has turned the epoch's logs into Python floats by now, which waits for the
-        # device: the time covers finished steps.
-        self.seconds += time.perf_counter() - self._start
-        self.cpu_seconds += time.process_time() - self._cpu_start
 
 
 def measure_peaks(dtypes, repeats):

@@ -11,6 +11,7 @@ MODULES = [
     "tfllm.benchmarking.peak_memory",
     "tfllm.benchmarking.training_benchmark",
     "tfllm.benchmarking.benchmark_report",
+    "tfllm.benchmarking.step_clock",
 ]
 
 

@@ -39,6 +39,7 @@ from tfllm.benchmarking.matmul_peak import (
     measure_matmul_peak,
 )
 from tfllm.benchmarking.peak_memory import peak_memory, reset_peak_memory
+from tfllm.benchmarking.step_clock import StepClock
 from tfllm.benchmarking.training_benchmark import (
     TrainingBenchmark,
     benchmark_training,
@@ -52,6 +53,7 @@ __all__ = [
     "GPU_MATMUL_SIZES",
     "MATMUL_SIZES",
     "MatmulPeak",
+    "StepClock",
     "TrainingBenchmark",
     "baby_config",
     "benchmark_training",
