@@ -28,8 +28,11 @@ $(VENV)/.stamp-dev: setup.cfg pyproject.toml | $(BIN)/python
 run: $(VENV)/.stamp-run
 	$(BIN)/tfllm train --preset $(PRESET)
 
+# One pytest worker per core, at most four: much of a test's time is single-threaded (tracing,
+# process start-up), so on this project's 2-core machine two workers ran the suite in 658 s
+# against 965 s in one process (2026-12-01).
 test: $(VENV)/.stamp-dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 bench: $(VENV)/.stamp-dev
 	$(BIN)/python benchmarks/train_throughput.py

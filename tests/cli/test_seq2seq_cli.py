@@ -15,7 +15,8 @@ def test_train_generate_evaluate_and_refusals(tmp_path, corpus):
     lines.write_text("to be or not to be\n\nthat is the question\n", encoding="utf-8")
     train = ["train", "--preset", "smoke-restore-gru", "--quiet", "--corpus", corpus,
              "--run-dir", tmp_path / "run", "--output", model,
-             "--set", "train.steps=10", "--set", "train.eval_interval=10"]
+             "--set", "train.steps=10", "--set", "train.eval_interval=10",
+             "--set", "train.sample_length=0"]  # the sample: tests/tasks/test_seq2seq_tasks.py
     results = run_cli_cases({
         "train": train,
         "generate": ["generate", "--model", model, "--input", "to be or not to be"],

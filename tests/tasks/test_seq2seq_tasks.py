@@ -80,6 +80,9 @@ def test_the_restoration_report_scores_what_the_model_writes():
     assert report["pairs"] == 3
     for key in ("bleu", "casing_accuracy", "punctuation_f1", "f1_comma", "f1_question"):
         assert key in report and 0 <= report[key] <= 100
+    sample = task.sample(model, tokenizer, TrainConfig(sample_length=1, sample_prompt="to be"))
+    assert sample.startswith("to be -> ")
+    assert task.sample(model, tokenizer, TrainConfig(sample_length=0)) is None
     documents = [Document(name="hamlet", text=text)]
     corpus = type("Corpus", (), {"documents": lambda self, split: documents})()
     train_config = TrainConfig(batch_size=2, steps=10, eval_interval=10, eval_batches=1,
