@@ -35,6 +35,8 @@ JIT_COMPILE = ("auto", "true", "false")
 WINDOWS = ("random", "all")
 ENCODING_ERRORS = ("strict", "replace", "skip")
 SCHEDULES = ("cosine", "inverse_sqrt")
+LOSSES = ("cross_entropy", "hinge")
+CLASS_WEIGHTS = ("none", "balanced")
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,10 @@ class TrainConfig:
     schedule: str = "cosine"
     # Label smoothing eps of the training loss, in [0, 1) (evaluation always scores plain NLL).
     label_smoothing: float = 0.0
+    # Training loss of a classification task: cross_entropy | hinge (a linear SVM's objective).
+    loss: str = "cross_entropy"
+    # Classification: none | balanced (each class weighs n / (classes x its count) in the loss).
+    class_weights: str = "none"
 
     def __post_init__(self):
         # Every value is checked here, where the config is built, so a bad value is a one-line
@@ -169,6 +175,8 @@ class TrainConfig:
         check_bool("train.deterministic", self.deterministic, ConfigError)
         check_choice("train.schedule", self.schedule, SCHEDULES, ConfigError)
         check_rate("train.label_smoothing", self.label_smoothing, ConfigError)
+        check_choice("train.loss", self.loss, LOSSES, ConfigError)
+        check_choice("train.class_weights", self.class_weights, CLASS_WEIGHTS, ConfigError)
         self._check_together()
 
     def _check_together(self):

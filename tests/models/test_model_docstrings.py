@@ -7,7 +7,8 @@ import pytest
 
 MODULES = ["tfllm.models.gpt", "tfllm.models.lstm_language_model", "tfllm.models.model_factory",
            "tfllm.models.gru_seq2seq", "tfllm.models.encoder_decoder_transformer",
-           "tfllm.models.attention_maps", "tfllm.testing.layer_test"]
+           "tfllm.models.attention_maps", "tfllm.testing.layer_test",
+           "tfllm.models.lstm_classifier", "tfllm.models.bag_of_words_classifier"]
 
 
 @pytest.mark.parametrize("name", MODULES)

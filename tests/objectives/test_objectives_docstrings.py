@@ -12,6 +12,9 @@ MODULES = [
     "masked_accuracy",
     "bleu",
     "restoration_scores",
+    "calibration",
+    "classification_scores",
+    "multiclass_hinge",
 ]
 
 

@@ -176,6 +176,10 @@ def evaluation_line(result):
     """The one line `tfllm evaluate` prints for the result of `evaluate_model_dir`."""
     scored = (f"whole of {result['corpus']}" if result["split"] == "whole"
               else f"{result['split']} split of {result['corpus']}")
+    if "passages" in result:  # a classifier's
+        figures = [f"{label} {result[key]:.4f}" for key, label in _CLASSIFIER_FIGURES
+                   if result.get(key) is not None]
+        return (f"{scored} ({result['passages']:,} passages): " + ", ".join(figures))
     figures = [f"loss {result['loss']:.4f}", f"perplexity {result['perplexity']:.3f}"]
     if "bits_per_character" in result:  # a language model's
         figures.append(f"bits_per_character {result['bits_per_character']:.4f}")
@@ -186,6 +190,8 @@ def evaluation_line(result):
         ", ".join(figures))
 
 
+_CLASSIFIER_FIGURES = (("loss", "loss"), ("accuracy", "accuracy"), ("macro_f1", "macro F1"),
+                       ("ece", "ECE"))
 _SEQ2SEQ_FIGURES = (("accuracy", "token accuracy", ".4f"), ("bleu", "BLEU", ".2f"),
                     ("casing_accuracy", "casing accuracy", ".4f"),
                     ("punctuation_f1", "punctuation F1", ".4f"))

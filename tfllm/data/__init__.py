@@ -74,6 +74,21 @@ from tfllm.data.word_vectors import (
     read_word_vectors,
     write_word_vectors,
 )
+from tfllm.data.genre_split import (
+    GENRE_SPLITS,
+    GENRE_TASKS,
+    GENRE_TEST_PLAYS,
+    GENRE_VALIDATION_PLAYS,
+    Passage,
+    balanced_class_weights,
+    class_counts,
+    genre_corpus,
+    genre_passages,
+    genre_split,
+    split_genre_plays,
+)
+from tfllm.data.passage_dataset import passage_dataset, passage_ids
+from tfllm.data.masked_lm_dataset import default_max_predictions, masked_lm_dataset, unigram_floor
 
 __all__ = [
     "Corpus",
@@ -123,4 +138,20 @@ __all__ = [
     "dialogue_lines",
     "restoration_pairs",
     "strip_line",
+    "GENRE_SPLITS",
+    "GENRE_TASKS",
+    "GENRE_TEST_PLAYS",
+    "GENRE_VALIDATION_PLAYS",
+    "Passage",
+    "balanced_class_weights",
+    "class_counts",
+    "genre_corpus",
+    "genre_passages",
+    "genre_split",
+    "split_genre_plays",
+    "default_max_predictions",
+    "masked_lm_dataset",
+    "unigram_floor",
+    "passage_dataset",
+    "passage_ids",
 ]

@@ -138,7 +138,7 @@ def _train_and_save(config, directory, output_dir, *, corpus, verbose, overwrite
         names = names[:3] + [f"and {len(names) - 3:,} more documents"]
     print_fn(
         f"Validation ({', '.join(names)}; "
-        f"{metrics['tokens']:,} tokens of {run.tokenizer.kind}, "
+        f"{_scored_units(metrics)} of {run.tokenizer.kind}, "
         f"{metrics['characters_per_token']:.3f} characters/token): {task.describe(metrics)}"
     )
     print_fn(f"Trained for {run.train_seconds:.0f} s.")
@@ -149,6 +149,13 @@ def _train_and_save(config, directory, output_dir, *, corpus, verbose, overwrite
     print_fn(f"Model saved to {output_dir}; logs in {run.run_dir / 'logs'} "
              f"(tensorboard --logdir {run.run_dir.parent}); loss curve {run.run_dir / 'loss_curve.png'}.")
     return result
+
+
+def _scored_units(metrics):
+    """"N tokens" (language models), or "N passages" (classifiers score one label each)."""
+    if "tokens" in metrics:
+        return f"{metrics['tokens']:,} tokens"
+    return f"{metrics['passages']:,} passages"
 
 
 def evaluate_model_dir(model_dir, *, corpus=None, split=None, encoding_errors="strict",
@@ -183,8 +190,9 @@ def evaluate_model_dir(model_dir, *, corpus=None, split=None, encoding_errors="s
         documents = load_documents(corpus_spec, encoding_errors, **options)
     else:
         split = split or "validation"
-        documents = load_corpus(corpus_spec, encoding_errors=encoding_errors,
-                                **options).documents(split)
+        task = get_task(config.task)
+        documents = task.corpus(load_corpus(corpus_spec, encoding_errors=encoding_errors,
+                                            **options)).documents(split)
     text = DOCUMENT_SEPARATOR.join(d.text.strip("\n") for d in documents)
     task = get_task(config.task)
     dataset, ratio = task.evaluation_data(

@@ -8,6 +8,13 @@
 - `CausalLanguageModel`: their base, and the step-with-cache protocol `tfllm.generation` uses.
 - `Seq2SeqLanguageModel`: the base of encoder-decoder models: the source-and-target input dict
   and the same protocol with the source given to `build_cache`.
+- `LSTMClassifier`: embedding -> (bidirectional) LSTMs -> (B, C) class logits; the padding
+  mask reaches the LSTMs.
+- `BagOfWordsClassifier`: the classic baselines on bag-of-words features (tf-idf, counts or
+  binary) with a linear head (logistic regression / linear SVM) or an RBF network.
+- `BertEncoder`: the BERT-style encoder (embeddings -> `EncoderBlock`s); `BertMaskedLM` adds
+  the masked-LM head for pre-training, `BertClassifier` a pooled classification head.
+- `SequenceClassifier`: the base of the classifiers: (B, T) ids -> (B, C) class logits.
 - `build_model(model_config, vocabulary_size)`: the model a `tfllm.config.ModelConfig` names
   (a registered class and its arguments); `check_model_config`, `model_class`,
   `model_arguments`, `model_classes` check and list them.
@@ -22,10 +29,15 @@ them.
 """
 
 from tfllm.models.attention_maps import cross_attention_maps
+from tfllm.models.bert_classifier import BertClassifier
+from tfllm.models.bert_encoder import BertEncoder
+from tfllm.models.bert_masked_lm import BertMaskedLM
+from tfllm.models.bag_of_words_classifier import BagOfWordsClassifier
 from tfllm.models.causal_language_model import CausalLanguageModel
 from tfllm.models.encoder_decoder_transformer import EncoderDecoderTransformer
 from tfllm.models.gpt import GPT
 from tfllm.models.gru_seq2seq import GRUSeq2Seq
+from tfllm.models.lstm_classifier import LSTMClassifier
 from tfllm.models.lstm_language_model import LSTMLanguageModel
 from tfllm.models.model_factory import (
     build_model,
@@ -36,9 +48,12 @@ from tfllm.models.model_factory import (
 )
 from tfllm.models.pretrained_embeddings import PretrainedEmbeddingReport, load_pretrained_embeddings
 from tfllm.models.seq2seq_language_model import Seq2SeqLanguageModel
+from tfllm.models.sequence_classifier import SequenceClassifier
 from tfllm.models.word2vec import Word2Vec
 
-__all__ = ["CausalLanguageModel", "EncoderDecoderTransformer", "Seq2SeqLanguageModel", "GPT",
+__all__ = ["BertClassifier", "BertEncoder", "BertMaskedLM", "SequenceClassifier",
+           "CausalLanguageModel", "EncoderDecoderTransformer", "Seq2SeqLanguageModel", "GPT",
            "LSTMLanguageModel", "build_model", "check_model_config", "model_arguments",
            "model_class", "model_classes", "PretrainedEmbeddingReport", "Word2Vec",
-           "load_pretrained_embeddings", "GRUSeq2Seq", "cross_attention_maps"]
+           "load_pretrained_embeddings", "GRUSeq2Seq", "cross_attention_maps",
+           "LSTMClassifier", "BagOfWordsClassifier"]

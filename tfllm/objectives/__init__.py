@@ -7,16 +7,33 @@
 - `corpus_bleu` / `sentence_bleu` -> `BleuScore`: sacreBLEU's default BLEU, strings in.
 - `casing_accuracy`, `punctuation_scores`, `restoration_report`, `copy_baseline`,
   `rule_based_baseline`: punctuation and casing restoration (`restoration_scores.py`).
+- `expected_calibration_error`, `reliability_bins` (NumPy) and `ExpectedCalibrationError` (a
+  weighted metric): top-label calibration, for classifiers and next-token predictions alike.
+- `confusion_matrix`, `macro_f1`, `classification_report`: a classifier's scores
+  (`classification_scores.py`); `MulticlassHinge`: the linear SVM's loss.
 """
 
 from tfllm.objectives.bits_per_character import BitsPerCharacter
 from tfllm.objectives.bleu import BleuScore, corpus_bleu, sentence_bleu, tokenize_13a
+from tfllm.objectives.calibration import (
+    ExpectedCalibrationError,
+    ReliabilityBins,
+    expected_calibration_error,
+    reliability_bins,
+)
+from tfllm.objectives.classification_scores import (
+    classification_report,
+    confusion_matrix,
+    f1_per_class,
+    macro_f1,
+)
 from tfllm.objectives.masked_accuracy import MaskedAccuracy
 from tfllm.objectives.masked_cross_entropy import (
     MaskedCrossEntropy,
     masked_cross_entropy,
     token_cross_entropy,
 )
+from tfllm.objectives.multiclass_hinge import MulticlassHinge
 from tfllm.objectives.perplexity import Perplexity
 from tfllm.objectives.restoration_scores import (
     MARK_NAMES,
@@ -33,18 +50,27 @@ from tfllm.objectives.token_metric_utils import WeightedTokenSum
 __all__ = [
     "BitsPerCharacter",
     "BleuScore",
+    "ExpectedCalibrationError",
     "MARK_NAMES",
     "MarkScore",
     "MaskedAccuracy",
     "MaskedCrossEntropy",
+    "MulticlassHinge",
     "Perplexity",
     "PunctuationScores",
+    "ReliabilityBins",
     "WeightedTokenSum",
     "casing_accuracy",
+    "classification_report",
+    "confusion_matrix",
     "copy_baseline",
     "corpus_bleu",
+    "expected_calibration_error",
+    "f1_per_class",
+    "macro_f1",
     "masked_cross_entropy",
     "punctuation_scores",
+    "reliability_bins",
     "restoration_report",
     "rule_based_baseline",
     "sentence_bleu",

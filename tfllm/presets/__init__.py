@@ -249,3 +249,6 @@ register_preset(
     ),
     "a tiny restoration GRU that trains in seconds (for tests and smoke checks)",
 )
+
+# The genre classifiers register themselves (their own module: one concept per module).
+from tfllm.presets import genre_presets  # noqa: E402,F401  (registers on import)

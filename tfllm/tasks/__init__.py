@@ -5,9 +5,11 @@
 - `Seq2Seq`: source text -> target text, for the encoder-decoder models; `Restoration`
   ("restoration") makes its pairs from plays: punctuation and casing restoration.
 
-A task is picked by name (`RunConfig.task`, `get_task`). Masked LM ("masked_lm") and
-classification ("classification") are the next kinds: each is one `Task` subclass registered
-here with `register_task`, and nothing in training, export or the CLI changes for it.
+- `Classification`: one label per passage; `ComedyTragedy` ("comedy-tragedy") and `Genre`
+  ("genre") label passages of the plays by their play's genre.
+
+A task is picked by name (`RunConfig.task`, `get_task`); each is one `Task` subclass registered
+here with `register_task`.
 
 In the one-way chain, tasks come after objectives (they choose losses and metrics) and before
 training (which asks them).
@@ -15,6 +17,7 @@ training (which asks them).
 
 from tfllm.errors import ConfigError
 from tfllm.tasks.causal_lm import CausalLM
+from tfllm.tasks.classification import Classification, ComedyTragedy, Genre
 from tfllm.tasks.restoration import Restoration
 from tfllm.tasks.seq2seq import Seq2Seq
 from tfllm.tasks.task import Task, TaskData
@@ -41,5 +44,7 @@ def get_task(name):
 
 register_task(CausalLM)
 register_task(Restoration)
+register_task(ComedyTragedy)
+register_task(Genre)
 
-__all__ = ["CausalLM", "Restoration", "Seq2Seq", "Task", "TaskData", "get_task", "register_task"]
+__all__ = ["Classification", "ComedyTragedy", "Genre", "CausalLM", "Restoration", "Seq2Seq", "Task", "TaskData", "get_task", "register_task"]

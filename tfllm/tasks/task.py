@@ -6,6 +6,10 @@ A model maps inputs to outputs and knows nothing of how it is trained. A task ow
 - `prepare_data(corpus, tokenizer, sequence_length, data_config, train_config)`: the training,
   validation and evaluation pipelines, as `(x, labels, sample_weight)` batches, in a `TaskData`;
 - `loss()` and `metrics(data)`: the default loss and the *weighted* metrics to compile;
+  `training_loss(train_config)`: the loss training compiles (label smoothing, a hinge);
+- `prepare_model(model, ...)`: what a new model learns from the training data before fitting;
+- `corpus(corpus)`: the corpus the task uses, given the loaded one (the genre tasks re-split
+  the plays by genre);
 - `summarize(metrics)`: the evaluation report, a dict of floats read from the metrics' exact
   token-weighted state (Keras's own `loss` is a mean of batch means weighted by rows);
 - `evaluation_data(documents, ...)`: a pipeline over documents the model never saw, for
@@ -18,6 +22,8 @@ Tasks register by name (`tfllm.tasks.get_task`); a `RunConfig` names its task in
 """
 
 import dataclasses
+
+from tfllm.errors import ConfigError
 
 
 @dataclasses.dataclass
@@ -67,6 +73,27 @@ class Task:
         """The training loss; `label_smoothing` eps mixes the target with the uniform
         distribution (`train.label_smoothing`; evaluation uses 0)."""
         raise NotImplementedError
+
+    def training_loss(self, train_config):
+        """The loss `train` compiles: `loss` with `train.label_smoothing`. Only a
+        classification task takes another `train.loss` or `train.class_weights`."""
+        for name, default in (("loss", "cross_entropy"), ("class_weights", "none")):
+            if getattr(train_config, name) != default:
+                raise ConfigError(
+                    f"train.{name} is for classification tasks; task {self.name} trains with "
+                    f"train.{name}={default}. Received: train.{name}="
+                    f"{getattr(train_config, name)!r}"
+                )
+        return self.loss(label_smoothing=train_config.label_smoothing)
+
+    def prepare_model(self, model, corpus, tokenizer, lengths):
+        """Sets what a freshly built model learns from the training data before fitting
+        (nothing by default; a classifier's `adapt`, e.g. the idf of bag-of-words features)."""
+
+    def corpus(self, corpus):
+        """The corpus this task trains and evaluates on, given the loaded one: itself, or a
+        re-split of it (the genre tasks split the plays their own way)."""
+        return corpus
 
     def metrics(self, characters_per_token):
         raise NotImplementedError

@@ -220,6 +220,7 @@ def _train_in(directory, config, task, choice, loop, *, corpus, verbose, callbac
     corpus = corpus or load_corpus(config.data.corpus, encoding_errors=config.data.encoding_errors,
                                    tfds_split=config.data.tfds_split,
                                    text_feature=config.data.text_feature)
+    corpus = task.corpus(corpus)
     tokenizer = _load_tokenizer(config, corpus, run_dir / "tokenizer", directory.resumable)
     micro_batch = _micro_batch(train_config, choice)
     print_fn(_describe_setup(config, choice, loop, micro_batch))
@@ -244,6 +245,7 @@ def _train_in(directory, config, task, choice, loop, *, corpus, verbose, callbac
     with choice.strategy.scope(), dtype_policy(train_config.precision):
         model = build_model(config.model, tokenizer.vocabulary_size)
         task.check_model(model)
+        task.prepare_model(model, corpus, tokenizer, _lengths(config, task))
         arguments = compile_arguments(
             train_config, task, model, characters_per_token=data.characters_per_token,
             loop=loop, num_replicas=choice.num_replicas)

@@ -86,7 +86,7 @@ def compile_arguments(train_config, task, model, *, characters_per_token=1.0, lo
     jit_compile = uses_xla(train_config, model, loop=loop, num_replicas=num_replicas)
     return {
         "optimizer": wrap_optimizer_for_precision(optimizer, train_config.precision),
-        "loss": task.loss(label_smoothing=train_config.label_smoothing),
+        "loss": task.training_loss(train_config),
         "weighted_metrics": task.metrics(characters_per_token),
         "jit_compile": jit_compile,
         "steps_per_execution": train_config.steps_per_execution if loop == "fit" else 1,

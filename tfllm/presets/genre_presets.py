@@ -1,0 +1,59 @@
+"""Presets of the genre tasks (`tfllm.tasks.classification`): classifiers trained from scratch
+on passages of the plays, labelled with their play's genre, split by play.
+
+The classic baselines and the LSTM read word ids (the word tokenizer learned from the genre
+split's training plays); the recipes are small enough to train in minutes on 2 CPU cores.
+Their figures, and the commands that measured them, are in docs/classification.md.
+"""
+
+from tfllm.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from tfllm.presets import register_preset
+
+_WORDS = DataConfig(corpus="shakespeare", tokenizer="word")
+_SEQUENCE_LENGTH = 128  # a 400-character passage is about 90 words
+_GENRE_TRAIN = dict(
+    batch_size=64, steps=1200, eval_interval=200, eval_batches=20, learning_rate=3e-3,
+    min_learning_rate=1e-4, warmup_steps=50, weight_decay=0.01, class_weights="balanced",
+    sample_length=1, sample_prompt="O Romeo, Romeo! wherefore art thou Romeo?",
+    jit_compile="auto",
+)
+_SMOKE_TRAIN = dict(_GENRE_TRAIN, batch_size=16, steps=20, eval_interval=10, eval_batches=2,
+                    warmup_steps=2, log_every=5)
+
+
+def _bag_of_words(name, head, loss, description, train=_GENRE_TRAIN):
+    register_preset(
+        RunConfig(
+            name=name, task="comedy-tragedy",
+            model=ModelConfig("BagOfWordsClassifier", dict(
+                sequence_length=_SEQUENCE_LENGTH, num_classes=2, head=head)),
+            data=_WORDS, train=TrainConfig(**{**train, "loss": loss}),
+        ),
+        description,
+    )
+
+
+_bag_of_words("genre-bow-logistic", "linear", "cross_entropy",
+              "comedy or tragedy: logistic regression on tf-idf bag-of-words features")
+_bag_of_words("genre-bow-svm", "linear", "hinge",
+              "comedy or tragedy: a linear SVM (multiclass hinge loss) on the same features")
+_bag_of_words("genre-bow-rbf", "rbf", "cross_entropy",
+              "comedy or tragedy: an RBF network (64 centres) on the same features")
+_bag_of_words("smoke-genre-bow", "linear", "cross_entropy",
+              "a bag-of-words classifier that trains in seconds (for tests)", train=_SMOKE_TRAIN)
+
+for _name, _train, _size, _description in (
+    ("genre-lstm", _GENRE_TRAIN, dict(embedding_dim=128, hidden_dim=128),
+     "comedy or tragedy: the textbook Embedding -> LSTM -> Dense classifier, done properly"),
+    ("smoke-genre-lstm", _SMOKE_TRAIN, dict(embedding_dim=16, hidden_dim=16),
+     "a tiny LSTM classifier that trains in seconds (for tests)"),
+):
+    register_preset(
+        RunConfig(
+            name=_name, task="comedy-tragedy",
+            model=ModelConfig("LSTMClassifier", dict(
+                sequence_length=_SEQUENCE_LENGTH, num_classes=2, dropout=0.2, **_size)),
+            data=_WORDS, train=TrainConfig(**_train),
+        ),
+        _description,
+    )
