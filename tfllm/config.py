@@ -154,6 +154,13 @@ class TrainConfig:
     loss: str = "cross_entropy"
     # Classification: none | balanced (each class weighs n / (classes x its count) in the loss).
     class_weights: str = "none"
+    # Stop after this many validation passes without a lower val_loss and keep the best
+    # weights (Keras EarlyStopping; 0 = off).
+    early_stopping_patience: int = 0
+    # Fine-tuning (`tfllm finetune`): steps with the pre-trained encoder frozen (only the new
+    # head trains) at frozen_learning_rate, before `steps` of the whole model at learning_rate.
+    frozen_steps: int = 0
+    frozen_learning_rate: float = 1e-3
 
     def __post_init__(self):
         # Every value is checked here, where the config is built, so a bad value is a one-line
@@ -161,9 +168,11 @@ class TrainConfig:
         for name in ("batch_size", "steps", "eval_interval", "eval_batches", "log_every",
                      "grad_accum_steps", "steps_per_execution"):
             check_positive_int(f"train.{name}", getattr(self, name), ConfigError)
-        for name in ("warmup_steps", "sample_length", "sample_top_k", "seed"):
+        for name in ("warmup_steps", "sample_length", "sample_top_k", "seed",
+                     "early_stopping_patience", "frozen_steps"):
             check_non_negative_int(f"train.{name}", getattr(self, name), ConfigError)
         check_positive_float("train.learning_rate", self.learning_rate, ConfigError)
+        check_positive_float("train.frozen_learning_rate", self.frozen_learning_rate, ConfigError)
         for name in ("min_learning_rate", "weight_decay", "clipnorm", "sample_temperature"):
             check_non_negative_float(f"train.{name}", getattr(self, name), ConfigError)
         check_open_unit("train.beta_1", self.beta_1, ConfigError)

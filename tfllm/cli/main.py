@@ -28,6 +28,8 @@ COMMAND_MODULES = (
     "tfllm.cli.bench_command",
     "tfllm.cli.embeddings_command",
     "tfllm.cli.tokenizer_command",
+    "tfllm.cli.finetune_command",
+    "tfllm.cli.classify_command",
 )
 
 

@@ -36,7 +36,7 @@ class RunResult:
 
 
 def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose="auto",
-                 overwrite=False, print_fn=print):
+                 overwrite=False, print_fn=print, initialize=None):
     """Trains `config`, reports held-out metrics and a sample, and saves the model directory.
 
     The run's checkpoint is kept until the model directory is saved, so an interruption at any
@@ -54,6 +54,7 @@ def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose=
         verbose: Keras progress display ("auto", 0, 1, 2).
         overwrite: allow replacing a file or another kind of tfllm directory at `output_dir`.
         print_fn: where the report goes.
+        initialize: optional `initialize(model)` before compiling (`tfllm.training.train`).
     Returns:
         A `RunResult`.
     Raises:
@@ -69,7 +70,7 @@ def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose=
     directory = RunDirectory(run_dir, print_fn=print_fn)
     try:
         return _train_and_save(config, directory, output_dir, corpus=corpus, verbose=verbose,
-                               overwrite=overwrite, print_fn=print_fn)
+                               overwrite=overwrite, print_fn=print_fn, initialize=initialize)
     except KeyboardInterrupt:
         directory.release()
         # What the run left, read from the disk once it is released: the CLI prints it.
@@ -104,8 +105,10 @@ def _os_error_words(error, code):
             + (f": {inside}" if inside else "") + ")")
 
 
-def _train_and_save(config, directory, output_dir, *, corpus, verbose, overwrite, print_fn):
-    run = train(config, run_dir=directory, corpus=corpus, verbose=verbose, print_fn=print_fn)
+def _train_and_save(config, directory, output_dir, *, corpus, verbose, overwrite, print_fn,
+                    initialize=None):
+    run = train(config, run_dir=directory, corpus=corpus, verbose=verbose, print_fn=print_fn,
+                initialize=initialize)
     metrics = dict(run.metrics, split="validation", train_seconds=round(run.train_seconds, 1))
     result = RunResult(model_dir=output_dir, run_dir=run.run_dir, metrics=metrics,
                        sample=run.sample, train_seconds=run.train_seconds)

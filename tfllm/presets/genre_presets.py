@@ -57,3 +57,31 @@ for _name, _train, _size, _description in (
         ),
         _description,
     )
+
+
+# The recipe of `tfllm finetune --from saved_models/shakespeare-mlm --task ...`: the encoder's
+# arguments and the tokenizer come from the pre-trained model, the head and the two phases from
+# here (tfllm/experiments/fine_tuning.py): 200 steps of the head alone at 1e-3, then up to 600
+# steps of the whole model at 1e-4, stopping after 2 validation passes without a lower loss.
+register_preset(
+    RunConfig(
+        name="finetune", task="comedy-tragedy",
+        model=ModelConfig("BertClassifier", dict(pooling="mean", classifier_dropout=0.1)),
+        data=DataConfig(corpus="shakespeare", tokenizer="wordpiece"),
+        train=TrainConfig(**{**_GENRE_TRAIN, "steps": 600, "eval_interval": 100,
+                             "learning_rate": 1e-4, "min_learning_rate": 1e-5,
+                             "warmup_steps": 50, "frozen_steps": 200,
+                             "frozen_learning_rate": 1e-3, "early_stopping_patience": 2}),
+    ),
+    "the fine-tuning recipe of `tfllm finetune` (a frozen phase, then the whole encoder)",
+)
+register_preset(
+    RunConfig(
+        name="smoke-finetune", task="comedy-tragedy",
+        model=ModelConfig("BertClassifier", dict(pooling="mean", classifier_dropout=0.0)),
+        data=DataConfig(corpus="shakespeare", tokenizer="char"),
+        train=TrainConfig(**{**_SMOKE_TRAIN, "frozen_steps": 10, "frozen_learning_rate": 3e-3,
+                             "early_stopping_patience": 1}),
+    ),
+    "a fine-tuning recipe that runs in seconds (for tests)",
+)

@@ -7,6 +7,8 @@
 
 - `Classification`: one label per passage; `ComedyTragedy` ("comedy-tragedy") and `Genre`
   ("genre") label passages of the plays by their play's genre.
+- `MaskedLM` ("masked_lm"): BERT's masked-LM pre-training, for `BertMaskedLM` (on the plays,
+  the genre split's training plays only).
 
 A task is picked by name (`RunConfig.task`, `get_task`); each is one `Task` subclass registered
 here with `register_task`.
@@ -18,6 +20,7 @@ training (which asks them).
 from tfllm.errors import ConfigError
 from tfllm.tasks.causal_lm import CausalLM
 from tfllm.tasks.classification import Classification, ComedyTragedy, Genre
+from tfllm.tasks.masked_lm import MaskedLM
 from tfllm.tasks.restoration import Restoration
 from tfllm.tasks.seq2seq import Seq2Seq
 from tfllm.tasks.task import Task, TaskData
@@ -46,5 +49,6 @@ register_task(CausalLM)
 register_task(Restoration)
 register_task(ComedyTragedy)
 register_task(Genre)
+register_task(MaskedLM)
 
-__all__ = ["Classification", "ComedyTragedy", "Genre", "CausalLM", "Restoration", "Seq2Seq", "Task", "TaskData", "get_task", "register_task"]
+__all__ = ["Classification", "ComedyTragedy", "Genre", "CausalLM", "MaskedLM", "Restoration", "Seq2Seq", "Task", "TaskData", "get_task", "register_task"]

@@ -161,7 +161,8 @@ def _micro_batch(train_config, choice):
     return micro_batch
 
 
-def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), print_fn=print):
+def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), print_fn=print,
+          initialize=None):
     """Trains the model described by `config` on its task and evaluates it on the validation split.
 
     Args:
@@ -174,6 +175,9 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
         verbose: progress display ("auto", 0, 1 = progress bar, 2 = one line per epoch).
         callbacks: extra Keras callbacks.
         print_fn: where progress messages go (strategy, samples, resume notices, final metrics).
+        initialize: optional `initialize(model)`, run on the freshly built model inside the
+            strategy scope before it is compiled: fine-tuning copies pre-trained weights in and
+            freezes layers there. A resumed run then restores its own checkpoint over them.
     Returns:
         A `TrainingRun`.
     Raises:
@@ -204,7 +208,7 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
         # Checks the directory and takes its lock; nothing else is written before `start`.
         directory.open(config.to_dict(), chief=choice.is_chief)
         run = _train_in(directory, config, task, choice, loop, corpus=corpus, verbose=verbose,
-                        callbacks=callbacks, print_fn=print_fn)
+                        callbacks=callbacks, print_fn=print_fn, initialize=initialize)
         if owned:
             directory.complete()
         return run
@@ -213,7 +217,8 @@ def train(config, *, run_dir=None, corpus=None, verbose="auto", callbacks=(), pr
             directory.release()
 
 
-def _train_in(directory, config, task, choice, loop, *, corpus, verbose, callbacks, print_fn):
+def _train_in(directory, config, task, choice, loop, *, corpus, verbose, callbacks, print_fn,
+              initialize=None):
     """`train` in an opened run directory: data, model, fit, final evaluation."""
     train_config = config.train
     run_dir = directory.path
@@ -246,6 +251,8 @@ def _train_in(directory, config, task, choice, loop, *, corpus, verbose, callbac
         model = build_model(config.model, tokenizer.vocabulary_size)
         task.check_model(model)
         task.prepare_model(model, corpus, tokenizer, _lengths(config, task))
+        if initialize is not None:
+            initialize(model)
         arguments = compile_arguments(
             train_config, task, model, characters_per_token=data.characters_per_token,
             loop=loop, num_replicas=choice.num_replicas)
@@ -276,7 +283,9 @@ def _train_in(directory, config, task, choice, loop, *, corpus, verbose, callbac
     if sample_logger is not None:
         # The last epoch ended on the final weights, so its sample is the final one (a resumed
         # run with no epochs left has none yet).
-        sample = (sample_logger.samples[-1][1] if sample_logger.samples
+        # Early stopping may have put back earlier weights than the last sample's.
+        sample = (sample_logger.samples[-1][1]
+                  if sample_logger.samples and not train_config.early_stopping_patience
                   else task.sample(model, tokenizer, train_config) or "")
     return TrainingRun(
         config=config, model=model, tokenizer=tokenizer, corpus=corpus, run_dir=run_dir,

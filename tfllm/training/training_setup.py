@@ -100,6 +100,8 @@ def training_callbacks(config, task, tokenizer, run_dir, *, tokens_per_step, chi
     - `TerminateOnNaN(raise_error=True)`: the default graceful stop would run `on_train_end`,
       which deletes the resume state; raising keeps the last good checkpoint on disk.
     - `ThroughputLogger`: per-step loss, learning rate, gradient norm, tokens/s (`logs/steps`).
+    - With `train.early_stopping_patience`: Keras's `EarlyStopping` on val_loss, which puts
+      back the best weights when training ends.
     - On the chief only (other workers of a multi-worker job train silently): Keras's
       `TensorBoard` (`logs/train`, `logs/validation`), `LossCurvePlot` (`loss_curve.png`) and,
       when the task has something to show, a `TextSampleLogger`.
@@ -114,6 +116,11 @@ def training_callbacks(config, task, tokenizer, run_dir, *, tokens_per_step, chi
         log_every=config.train.log_every,
     )
     callbacks = [keras.callbacks.TerminateOnNaN(raise_error=True), throughput]
+    if config.train.early_stopping_patience:
+        # Every worker sees the same val_loss, so all stop at the same pass.
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=config.train.early_stopping_patience,
+            restore_best_weights=True))
     sample_logger = None
     if chief:
         callbacks += [
