@@ -33,6 +33,11 @@ EXPECTED = {
          "cross-attention map saved"],
         ["cross_attention.png"],
     ),
+    "04_pretraining_and_classification.ipynb": (
+        ["selected", "replaced by the mask id", "unigram floor", "frozen", "unfrozen",
+         "fine-tuned encoder", "confusion matrix and reliability diagram saved"],
+        ["confusion.png", "reliability.png", "saved_models/notebook-finetune/model.keras"],
+    ),
 }
 
 
