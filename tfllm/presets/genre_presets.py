@@ -11,14 +11,20 @@ from tfllm.presets import register_preset
 
 _WORDS = DataConfig(corpus="shakespeare", tokenizer="word")
 _SEQUENCE_LENGTH = 128  # a 400-character passage is about 90 words
+# About 2,800 training passages for comedy-tragedy: a few hundred steps of 64 pass over them
+# several times, and the first measured runs (1200 steps, no early stopping) overfit from the
+# first evaluation on (the LSTM's validation loss rose from 2.45 to 4.71). So validation runs
+# every 50 steps and training stops after 3 passes without a lower validation loss, keeping the
+# best weights.
 _GENRE_TRAIN = dict(
-    batch_size=64, steps=1200, eval_interval=200, eval_batches=20, learning_rate=3e-3,
+    batch_size=64, steps=1200, eval_interval=50, eval_batches=20, learning_rate=3e-3,
     min_learning_rate=1e-4, warmup_steps=50, weight_decay=0.01, class_weights="balanced",
+    early_stopping_patience=3,
     sample_length=1, sample_prompt="O Romeo, Romeo! wherefore art thou Romeo?",
     jit_compile="auto",
 )
 _SMOKE_TRAIN = dict(_GENRE_TRAIN, batch_size=16, steps=20, eval_interval=10, eval_batches=2,
-                    warmup_steps=2, log_every=5)
+                    warmup_steps=2, log_every=5, early_stopping_patience=0)
 
 
 def _bag_of_words(name, head, loss, description, train=_GENRE_TRAIN):
