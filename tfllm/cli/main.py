@@ -162,7 +162,9 @@ def _evaluate(args):
     result = evaluate_model_dir(
         args.model, corpus=args.corpus, split=args.split, encoding_errors=args.encoding_errors
     )
-    unknown, tokens = result.get("unknown_tokens", 0), max(result.get("tokens", 0), 1)
+    # A classifier's report counts passages, not tokens: count the text's tokens from its size.
+    tokens = result.get("tokens") or round(result["characters"] / result["characters_per_token"])
+    unknown, tokens = result.get("unknown_tokens", 0), max(tokens, 1)
     if unknown >= UNKNOWN_TOKENS_WARNING * tokens:
         print(f"tfllm evaluate: warning: {unknown:,} of the {tokens:,} tokens scored "
               f"({unknown / tokens:.0%}) are unknown to the model's tokenizer (text it never saw "
