@@ -65,6 +65,21 @@ for _name, _train, _size, _description in (
     )
 
 
+# The encoder of shakespeare-mlm trained from scratch on the labelled passages alone: what
+# fine-tuning the pre-trained one must beat (same size, tokenizer kind and recipe).
+register_preset(
+    RunConfig(
+        name="genre-encoder", task="comedy-tragedy",
+        model=ModelConfig("BertClassifier", dict(
+            sequence_length=_SEQUENCE_LENGTH, num_classes=2, num_layers=4, num_heads=4,
+            hidden_dim=256, intermediate_dim=1024, dropout=0.1, pooling="mean",
+            classifier_dropout=0.1)),
+        data=DataConfig(corpus="shakespeare", tokenizer="wordpiece"),
+        train=TrainConfig(**{**_GENRE_TRAIN, "learning_rate": 1e-4, "min_learning_rate": 1e-5}),
+    ),
+    "comedy or tragedy: the shakespeare-mlm encoder trained from scratch (fine-tuning's baseline)",
+)
+
 # The recipe of `tfllm finetune --from saved_models/shakespeare-mlm --task ...`: the encoder's
 # arguments and the tokenizer come from the pre-trained model, the head and the two phases from
 # here (tfllm/experiments/fine_tuning.py): 200 steps of the head alone at 1e-3, then up to 600
