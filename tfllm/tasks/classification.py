@@ -37,7 +37,7 @@ from tfllm.objectives import (
     Perplexity,
     classification_report,
 )
-from tfllm.tasks.task import Task, TaskData
+from tfllm.tasks.task import Task, task_data, weighted_report
 
 _PREDICT_BATCH = 64
 
@@ -102,12 +102,8 @@ class Classification(Task):
                                 shuffle=True, seed=seed, repeat=True)
         validation, characters_per_token = self.evaluation_data(
             corpus.documents("validation"), tokenizer, lengths, train_config.batch_size)
-        stride = max(1, -(-int(validation.cardinality()) // train_config.eval_batches))
-        return TaskData(
-            train=train, validation=validation,
-            validation_sample=validation.shard(num_shards=stride, index=0),
-            characters_per_token=characters_per_token, tokens_per_example=lengths,
-        )
+        return task_data(train, validation, eval_batches=train_config.eval_batches,
+                         characters_per_token=characters_per_token, tokens_per_example=lengths)
 
     def prepare_model(self, model, corpus, tokenizer, lengths):
         """Runs the model's `adapt` (Keras' convention for statistics of the training data, such
@@ -145,16 +141,11 @@ class Classification(Task):
         return [MaskedAccuracy(), Perplexity(), ExpectedCalibrationError()]
 
     def summarize(self, metrics):
-        by_name = {metric.name: metric for metric in metrics}
-        perplexity = by_name["perplexity"]
-        passages = float(perplexity.total_weight.numpy())
-        if passages <= 0:
-            raise ValueError("The evaluation held no weighted passages (an empty dataset). "
-                             f"Received: {passages} passages")
-        return {"loss": float(perplexity.mean().numpy()),
-                "accuracy": float(by_name["accuracy"].result().numpy()),
-                "ece": float(by_name["ece"].result().numpy()),
-                "passages": int(round(passages))}
+        """Loss (mean nats per passage), accuracy, ECE and the passages scored."""
+        report = weighted_report(metrics, "passages")
+        del report["perplexity"]  # of one label per passage, it says nothing the loss does not
+        ece = next(metric for metric in metrics if metric.name == "ece")
+        return {**report, "ece": float(ece.result().numpy())}
 
     def describe(self, summary):
         text = (f"loss {summary['loss']:.4f} nats/passage, accuracy {summary['accuracy']:.4f}, "

@@ -21,7 +21,6 @@ Example:
 ('text', ['perplexity', 'accuracy'])
 """
 
-import math
 import re
 
 import numpy as np
@@ -31,7 +30,7 @@ from tfllm.data import (DOCUMENT_SEPARATOR, genre_corpus, masked_lm_dataset, tok
 from tfllm.errors import ConfigError, CorpusError
 from tfllm.models import BertMaskedLM
 from tfllm.objectives import MaskedAccuracy, MaskedCrossEntropy, Perplexity
-from tfllm.tasks.task import Task, TaskData
+from tfllm.tasks.task import Task, task_data, weighted_report
 
 # Validation masks with this seed whatever the training seed, so every evaluation of a run (and
 # `tfllm evaluate` later) scores the same positions with the same replacements.
@@ -79,13 +78,8 @@ class MaskedLM(Task):
                                   shuffle=True, seed=seed, repeat=True)
         validation, characters_per_token = self.evaluation_data(
             corpus.documents("validation"), tokenizer, lengths, train_config.batch_size)
-        # Every k-th batch: intermediate passes sample the whole split, not its first play.
-        stride = max(1, -(-int(validation.cardinality()) // train_config.eval_batches))
-        return TaskData(
-            train=train, validation=validation,
-            validation_sample=validation.shard(num_shards=stride, index=0),
-            characters_per_token=characters_per_token, tokens_per_example=lengths,
-        )
+        return task_data(train, validation, eval_batches=train_config.eval_batches,
+                         characters_per_token=characters_per_token, tokens_per_example=lengths)
 
     def evaluation_data(self, documents, tokenizer, lengths, batch_size):
         """`(dataset, characters_per_token)`: one pass over every example of the documents,
@@ -106,16 +100,7 @@ class MaskedLM(Task):
     def summarize(self, metrics):
         """Loss (mean nats per masked token), perplexity, accuracy and the masked tokens scored,
         from the state of the metrics `metrics(...)` made, after an evaluation."""
-        by_name = {metric.name: metric for metric in metrics}
-        perplexity = by_name["perplexity"]
-        tokens = float(perplexity.total_weight.numpy())
-        if tokens <= 0:
-            raise ValueError("The evaluation held no masked tokens (an empty dataset). "
-                             f"Received: {tokens} tokens")
-        loss = float(perplexity.mean().numpy())
-        return {"loss": loss, "perplexity": math.exp(min(loss, 700.0)),
-                "accuracy": float(by_name["accuracy"].result().numpy()),
-                "tokens": int(round(tokens))}
+        return weighted_report(metrics, "tokens")
 
     def describe(self, summary):
         text = (f"loss {summary['loss']:.4f} nats/masked token, perplexity "

@@ -10,14 +10,13 @@ outputs against the references with corpus BLEU (sacreBLEU's default variant) an
 subclass adds.
 """
 
-import math
 
 from tfllm.data import Document, pair_dataset
 from tfllm.errors import ConfigError
 from tfllm.generation import generate
 from tfllm.models import Seq2SeqLanguageModel
 from tfllm.objectives import MaskedAccuracy, MaskedCrossEntropy, Perplexity, corpus_bleu
-from tfllm.tasks.task import Task, TaskData
+from tfllm.tasks.task import Task, task_data, weighted_report
 
 # Target lengths at which training batches are cut (as fractions of target_length): a batch
 # pads to the first boundary that holds its longest pair, not to target_length.
@@ -70,11 +69,8 @@ class Seq2Seq(Task):
         validation_pairs = self.pairs(corpus.documents("validation"))
         validation = self._evaluation_pipeline(validation_pairs, tokenizer, lengths,
                                                train_config.batch_size)
-        stride = max(1, -(-int(validation.cardinality()) // train_config.eval_batches))
-        return TaskData(
-            train=train,
-            validation=validation,
-            validation_sample=validation.shard(num_shards=stride, index=0),
+        return task_data(
+            train, validation, eval_batches=train_config.eval_batches,
             characters_per_token=_characters_per_token(validation_pairs, tokenizer),
             # Throughput counts target positions, as the seq2seq benchmarks do.
             tokens_per_example=target_length,
@@ -113,16 +109,7 @@ class Seq2Seq(Task):
     def summarize(self, metrics):
         """Loss (mean nats per target token under teacher forcing), perplexity, token accuracy
         and target tokens, from the state of the metrics `metrics(...)` made."""
-        by_name = {metric.name: metric for metric in metrics}
-        perplexity = by_name["perplexity"]
-        tokens = float(perplexity.total_weight.numpy())
-        if tokens <= 0:
-            raise ValueError("The evaluation held no weighted target tokens (an empty dataset). "
-                             f"Received: {tokens} tokens")
-        loss = float(perplexity.mean().numpy())
-        return {"loss": loss, "perplexity": math.exp(min(loss, 700.0)),
-                "accuracy": float(by_name["accuracy"].result().numpy()),
-                "tokens": int(round(tokens))}
+        return weighted_report(metrics, "tokens")
 
     def describe(self, summary):
         text = (f"loss {summary['loss']:.4f} nats/token, perplexity {summary['perplexity']:.3f}, "

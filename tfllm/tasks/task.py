@@ -22,6 +22,7 @@ Tasks register by name (`tfllm.tasks.get_task`); a `RunConfig` names its task in
 """
 
 import dataclasses
+import math
 
 from tfllm.errors import ConfigError
 
@@ -113,3 +114,30 @@ class Task:
         """Scores of the model's decoded outputs on `documents` (BLEU for seq2seq); {} where a
         task's teacher-forced metrics say it all."""
         return {}
+
+
+def task_data(train, validation, *, eval_batches, characters_per_token, tokens_per_example):
+    """A `TaskData` whose `validation_sample` is every k-th batch of `validation` (about
+    `eval_batches` of them), so the intermediate passes sample the whole split rather than its
+    first document."""
+    stride = max(1, -(-int(validation.cardinality()) // eval_batches))
+    return TaskData(train=train, validation=validation,
+                    validation_sample=validation.shard(num_shards=stride, index=0),
+                    characters_per_token=characters_per_token,
+                    tokens_per_example=tokens_per_example)
+
+
+def weighted_report(metrics, unit):
+    """`{"loss", "perplexity", "accuracy", unit}` from the exact weighted sums of a `Perplexity`
+    and a `MaskedAccuracy` named "perplexity" and "accuracy" among `metrics`: the mean
+    negative log-likelihood per weighted item and the items' total weight (`unit`: "tokens",
+    "passages")."""
+    by_name = {metric.name: metric for metric in metrics}
+    perplexity = by_name["perplexity"]
+    total = float(perplexity.total_weight.numpy())
+    if total <= 0:
+        raise ValueError(f"The evaluation held no weighted {unit} (an empty dataset). "
+                         f"Received: {total} {unit}")
+    loss = float(perplexity.mean().numpy())
+    return {"loss": loss, "perplexity": math.exp(min(loss, 700.0)),
+            "accuracy": float(by_name["accuracy"].result().numpy()), unit: int(round(total))}
