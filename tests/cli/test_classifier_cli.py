@@ -27,6 +27,7 @@ def test_pretrain_finetune_classify_evaluate_and_refusals(tmp_path, corpus):
         "unknown task": ["finetune", "--from", pretrained, "--task", "sentiment"],
         "not a classifier": ["classify", "--model", pretrained, "--text", romeo],
         "empty": ["classify", "--model", tuned, "--text", " "],
+        "recipe to train": ["train", "--preset", "finetune"],
     })
     for name in ("pretrain", "finetune", "classify", "evaluate"):
         assert results[name].code == 0, (name, results[name].stderr)
@@ -42,6 +43,7 @@ def test_pretrain_finetune_classify_evaluate_and_refusals(tmp_path, corpus):
     assert_one_line_error(results["unknown task"], "Valid tasks: comedy-tragedy, genre")
     assert_one_line_error(results["not a classifier"], "is not a classifier")
     assert_one_line_error(results["empty"], "Text 1 is empty")
+    assert_one_line_error(results["recipe to train"], "is a fine-tuning recipe", "tfllm finetune")
 
     # Freezing: the frozen phase trained the head only, so its encoder is the pre-trained one.
     from tfllm.export import load_model_dir

@@ -101,6 +101,13 @@ def _train(args):
     from tfllm.presets import get_preset
 
     config = get_preset(args.preset)
+    if config.train.frozen_steps:
+        from tfllm.errors import ConfigError
+
+        raise ConfigError(
+            f"Preset {args.preset!r} is a fine-tuning recipe (train.frozen_steps): run `tfllm "
+            f"finetune --from PRETRAINED_MODEL --task TASK --preset {args.preset}`. Received: "
+            f"tfllm train --preset {args.preset}")
     overrides = list(args.overrides)
     if args.corpus:
         overrides.append(f"data.corpus={args.corpus}")
