@@ -104,10 +104,8 @@ class EncoderDecoderTransformer(Seq2SeqLanguageModel):
     True
     """
 
-    # No XLA by default: with the restoration presets' four length buckets XLA compiles a step
-    # per bucket (and per evaluation shape); 150 steps of shakespeare-restore trained in 155 s
-    # with it and 75 s without on 2 CPU cores (2026-12-01, `--set train.jit_compile=true|false`).
-    # At fixed shapes it made no difference there (benchmarks/seq2seq.py, docs/seq2seq.md).
+    # No XLA by default: it compiles a step per length bucket; 150 steps of shakespeare-restore
+    # took 155 s with it, 75 s without on 2 CPU cores (2026-12-01; docs/seq2seq.md).
     jit_compile_by_default = False
 
     def __init__(

@@ -91,10 +91,8 @@ class GRUSeq2Seq(Seq2SeqLanguageModel):
     True
     """
 
-    # No XLA by default: 100 steps of shakespeare-restore-gru trained in 147 s with it and 45 s
-    # without on 2 CPU cores (2026-12-01, `--set train.jit_compile=true|false`): the GRUs' time
-    # steps are a while loop, and XLA compiles it once per length bucket. On a GPU the cuDNN
-    # kernel cannot be compiled at all.
+    # No XLA by default: 100 steps of shakespeare-restore-gru took 147 s with it, 45 s without
+    # on 2 CPU cores (2026-12-01; docs/seq2seq.md); cuDNN's GRU kernel cannot be compiled.
     jit_compile_by_default = False
 
     def __init__(
