@@ -15,6 +15,9 @@ MODULES = [
     "calibration",
     "classification_scores",
     "multiclass_hinge",
+    "squared_error",
+    "unlikelihood",
+    "weighted_objective",
 ]
 
 

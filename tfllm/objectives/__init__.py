@@ -11,6 +11,13 @@
   weighted metric): top-label calibration, for classifiers and next-token predictions alike.
 - `confusion_matrix`, `macro_f1`, `classification_report`: a classifier's scores
   (`classification_scores.py`); `MulticlassHinge`: the linear SVM's loss.
+- `MaskedSquaredError` / `token_squared_error`: the square loss, on probabilities (the Brier
+  score) or on raw logits (Hui and Belkin, 2021, with their rescaling for many classes).
+- `UnlikelihoodLoss`, `TokenSetPenalty`, `context_candidates`, `token_set_candidates`,
+  `token_unlikelihood`, `probability_mass`: unlikelihood training (Welleck et al., 2019) against
+  repeating the context or a fixed set of tokens.
+- `WeightedObjective`: a weighted sum of per-token terms; `term_metrics()` gives one exact
+  `TermMean` per term so the logs show each term by name.
 """
 
 from tfllm.objectives.bits_per_character import BitsPerCharacter
@@ -45,7 +52,17 @@ from tfllm.objectives.restoration_scores import (
     restoration_report,
     rule_based_baseline,
 )
+from tfllm.objectives.squared_error import MaskedSquaredError, token_squared_error
 from tfllm.objectives.token_metric_utils import WeightedTokenSum
+from tfllm.objectives.unlikelihood import (
+    TokenSetPenalty,
+    UnlikelihoodLoss,
+    context_candidates,
+    probability_mass,
+    token_set_candidates,
+    token_unlikelihood,
+)
+from tfllm.objectives.weighted_objective import TermMean, WeightedObjective
 
 __all__ = [
     "BitsPerCharacter",
@@ -55,25 +72,35 @@ __all__ = [
     "MarkScore",
     "MaskedAccuracy",
     "MaskedCrossEntropy",
+    "MaskedSquaredError",
     "MulticlassHinge",
     "Perplexity",
     "PunctuationScores",
     "ReliabilityBins",
+    "TermMean",
+    "TokenSetPenalty",
+    "UnlikelihoodLoss",
+    "WeightedObjective",
     "WeightedTokenSum",
     "casing_accuracy",
     "classification_report",
     "confusion_matrix",
+    "context_candidates",
     "copy_baseline",
     "corpus_bleu",
     "expected_calibration_error",
     "f1_per_class",
     "macro_f1",
     "masked_cross_entropy",
+    "probability_mass",
     "punctuation_scores",
     "reliability_bins",
     "restoration_report",
     "rule_based_baseline",
     "sentence_bleu",
     "token_cross_entropy",
+    "token_set_candidates",
+    "token_squared_error",
+    "token_unlikelihood",
     "tokenize_13a",
 ]
