@@ -35,7 +35,8 @@ JIT_COMPILE = ("auto", "true", "false")
 WINDOWS = ("random", "all")
 ENCODING_ERRORS = ("strict", "replace", "skip")
 SCHEDULES = ("cosine", "inverse_sqrt")
-LOSSES = ("cross_entropy", "hinge")
+LOSSES = ("cross_entropy", "hinge", "squared_error", "square_loss")
+PENALTIES = ("unlikelihood", "probability_mass")
 CLASS_WEIGHTS = ("none", "balanced")
 
 
@@ -150,8 +151,21 @@ class TrainConfig:
     schedule: str = "cosine"
     # Label smoothing eps of the training loss, in [0, 1) (evaluation always scores plain NLL).
     label_smoothing: float = 0.0
-    # Training loss of a classification task: cross_entropy | hinge (a linear SVM's objective).
+    # Training loss: cross_entropy | squared_error (the Brier score of the softmax against the
+    # one-hot target) | square_loss (Hui & Belkin 2021: on the logits, the true class's term
+    # scaled by square_loss_scale towards square_loss_target) | hinge (classification: an SVM).
     loss: str = "cross_entropy"
+    square_loss_scale: float = 1.0
+    square_loss_target: float = 1.0
+    # Token-level unlikelihood on the previous context (Welleck et al. 2019), weight alpha >= 0
+    # added to the loss (0 = off); language models only.
+    unlikelihood: float = 0.0
+    # Words the model should not produce (comma-separated, each one token of the tokenizer in
+    # some casing), penalised with weight penalty_weight (0 = off) by unlikelihood or
+    # probability_mass on their ids; language models only.
+    penalty_words: str = ""
+    penalty: str = "unlikelihood"
+    penalty_weight: float = 0.0
     # Classification: none | balanced (each class weighs n / (classes x its count) in the loss).
     class_weights: str = "none"
     # Stop after this many validation passes without a lower val_loss and keep the best
@@ -185,8 +199,30 @@ class TrainConfig:
         check_choice("train.schedule", self.schedule, SCHEDULES, ConfigError)
         check_rate("train.label_smoothing", self.label_smoothing, ConfigError)
         check_choice("train.loss", self.loss, LOSSES, ConfigError)
+        for name in ("square_loss_scale", "square_loss_target"):
+            check_positive_float(f"train.{name}", getattr(self, name), ConfigError)
+        for name in ("unlikelihood", "penalty_weight"):
+            check_non_negative_float(f"train.{name}", getattr(self, name), ConfigError)
+        check_choice("train.penalty", self.penalty, PENALTIES, ConfigError)
         check_choice("train.class_weights", self.class_weights, CLASS_WEIGHTS, ConfigError)
         self._check_together()
+        self._check_objective()
+
+    def _check_objective(self):
+        # Settings that would silently do nothing are refused.
+        if self.penalty_weight and not self.penalty_words.strip(" ,"):
+            raise ConfigError("train.penalty_weight needs the words to penalise: set "
+                              "train.penalty_words (comma-separated). Received: "
+                              f"train.penalty_words={self.penalty_words!r}")
+        if self.label_smoothing and self.loss != "cross_entropy":
+            raise ConfigError("train.label_smoothing smooths the cross-entropy's target: set "
+                              "train.label_smoothing=0 or train.loss=cross_entropy. Received: "
+                              f"train.loss={self.loss!r}")
+        if (self.square_loss_scale, self.square_loss_target) != (1.0, 1.0) and (
+                self.loss != "square_loss"):
+            raise ConfigError("train.square_loss_scale and train.square_loss_target rescale "
+                              "train.loss=square_loss only. Received: "
+                              f"train.loss={self.loss!r}")
 
     def _check_together(self):
         # The cross-field rule a user meets first by shortening a preset (--set train.steps=100).

@@ -13,8 +13,8 @@
   (`classification_scores.py`); `MulticlassHinge`: the linear SVM's loss.
 - `MaskedSquaredError` / `token_squared_error`: the square loss, on probabilities (the Brier
   score) or on raw logits (Hui and Belkin, 2021, with their rescaling for many classes).
-- `UnlikelihoodLoss`, `TokenSetPenalty`, `context_candidates`, `token_set_candidates`,
-  `token_unlikelihood`, `probability_mass`: unlikelihood training (Welleck et al., 2019) against
+- `UnlikelihoodLoss`, `TokenSetPenalty`, `ContextPenalty`, `context_candidates`,
+  `token_set_candidates`, `token_unlikelihood`, `probability_mass`: unlikelihood training (Welleck et al., 2019) against
   repeating the context or a fixed set of tokens.
 - `WeightedObjective`: a weighted sum of per-token terms; `term_metrics()` gives one exact
   `TermMean` per term so the logs show each term by name.
@@ -55,6 +55,7 @@ from tfllm.objectives.restoration_scores import (
 from tfllm.objectives.squared_error import MaskedSquaredError, token_squared_error
 from tfllm.objectives.token_metric_utils import WeightedTokenSum
 from tfllm.objectives.unlikelihood import (
+    ContextPenalty,
     TokenSetPenalty,
     UnlikelihoodLoss,
     context_candidates,
@@ -79,6 +80,7 @@ __all__ = [
     "ReliabilityBins",
     "TermMean",
     "TokenSetPenalty",
+    "ContextPenalty",
     "UnlikelihoodLoss",
     "WeightedObjective",
     "WeightedTokenSum",

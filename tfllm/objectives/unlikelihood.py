@@ -345,3 +345,40 @@ class TokenSetPenalty(_CandidatePenalty):
         config = super().get_config()
         config["token_ids"] = config.pop("candidates")
         return config
+
+
+@keras.saving.register_keras_serializable(package="tfllm")
+class ContextPenalty(_CandidatePenalty):
+    """The penalty alone on the previous-context candidates: a term for `WeightedObjective`.
+
+    Per token `-sum_{c in C_t} log(1 - p_c)` over the tokens already seen in the window
+    (`context_candidates`), or their probability mass; with `MaskedCrossEntropy` at weight 1
+    and this at weight alpha, `WeightedObjective` equals `UnlikelihoodLoss(alpha)` and logs the
+    two terms apart.
+
+    Args:
+        penalty: `"unlikelihood"` or `"probability_mass"`.
+        reduction: defaults to `"mean_with_sample_weight"`.
+        name: name of the loss.
+
+    Example:
+
+    >>> import numpy as np
+    >>> loss = ContextPenalty()
+    >>> logits = np.zeros((1, 4, 4), "float32")
+    >>> # 0, 1, 1 and 2 candidates at -log(3/4) = 0.2877: their mean.
+    >>> round(float(loss(np.array([[2, 1, 2, 3]]), logits)), 4)
+    0.2877
+    """
+
+    def __init__(self, penalty="unlikelihood", reduction="mean_with_sample_weight",
+                 name="context_penalty", dtype=None):
+        super().__init__("context", penalty, reduction, name, dtype)
+
+    def call(self, y_true, y_pred):
+        return self.penalty_values(y_true, y_pred)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["candidates"]
+        return config

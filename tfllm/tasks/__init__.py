@@ -1,7 +1,9 @@
 """Tasks: what a model learns, and so its pipelines, loss, metrics, report and outputs.
 
 - `Task`, `TaskData`: the contract (`tfllm/tasks/task.py`).
-- `CausalLM` ("causal_lm"): next-token prediction, for GPT and the LSTM LM.
+- `CausalLM` ("causal_lm"): next-token prediction, for GPT and the LSTM LM; its objective
+  (`training_objective`): cross-entropy, squared error or square loss, plus unlikelihood and
+  word penalties.
 - `Seq2Seq`: source text -> target text, for the encoder-decoder models; `Restoration`
   ("restoration") makes its pairs from plays: punctuation and casing restoration.
 

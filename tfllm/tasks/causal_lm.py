@@ -15,6 +15,7 @@ from tfllm.generation import generate
 from tfllm.models import CausalLanguageModel
 from tfllm.objectives import BitsPerCharacter, MaskedAccuracy, MaskedCrossEntropy, Perplexity
 from tfllm.tasks.task import Task, TaskData
+from tfllm.tasks.training_objective import language_model_objective
 
 
 class CausalLM(Task):
@@ -82,6 +83,11 @@ class CausalLM(Task):
 
     def loss(self, label_smoothing=0.0):
         return MaskedCrossEntropy(label_smoothing=label_smoothing)
+
+    def training_loss(self, train_config, tokenizer=None):
+        """`train.loss` (cross-entropy, squared error or Hui and Belkin's square loss) with
+        the unlikelihood and word penalties of `train` (`tfllm.tasks.training_objective`)."""
+        return language_model_objective(train_config, tokenizer)
 
     def metrics(self, characters_per_token):
         return [Perplexity(), BitsPerCharacter(characters_per_token=characters_per_token),

@@ -125,15 +125,18 @@ class Classification(Task):
     def loss(self, label_smoothing=0.0):
         return MaskedCrossEntropy(label_smoothing=label_smoothing)
 
-    def training_loss(self, train_config):
+    def training_loss(self, train_config, tokenizer=None):
         """Cross-entropy (with `train.label_smoothing`) or, for `train.loss=hinge`, the
         multiclass hinge; `train.class_weights` reaches the loss through the sample weights."""
         if train_config.loss == "hinge":
-            if train_config.label_smoothing:
-                raise ConfigError(f"train.loss=hinge has no label smoothing: set "
-                                  f"train.label_smoothing=0. Received: train.label_smoothing="
-                                  f"{train_config.label_smoothing}")
             return MulticlassHinge()
+        if train_config.loss != "cross_entropy" or train_config.unlikelihood or (
+                train_config.penalty_weight):
+            raise ConfigError(
+                f"task {self.name} trains with train.loss=cross_entropy or hinge and no "
+                f"penalties. Received: train.loss={train_config.loss!r}, train.unlikelihood="
+                f"{train_config.unlikelihood}, train.penalty_weight="
+                f"{train_config.penalty_weight}")
         return self.loss(label_smoothing=train_config.label_smoothing)
 
     def metrics(self, characters_per_token):

@@ -6,7 +6,8 @@ A model maps inputs to outputs and knows nothing of how it is trained. A task ow
 - `prepare_data(corpus, tokenizer, sequence_length, data_config, train_config)`: the training,
   validation and evaluation pipelines, as `(x, labels, sample_weight)` batches, in a `TaskData`;
 - `loss()` and `metrics(data)`: the default loss and the *weighted* metrics to compile;
-  `training_loss(train_config)`: the loss training compiles (label smoothing, a hinge);
+  `training_loss(train_config, tokenizer)`: the loss training compiles (label smoothing, a
+  hinge, a language model's objective with its penalties);
 - `prepare_model(model, ...)`: what a new model learns from the training data before fitting;
 - `corpus(corpus)`: the corpus the task uses, given the loaded one (the genre tasks re-split
   the plays by genre);
@@ -75,15 +76,17 @@ class Task:
         distribution (`train.label_smoothing`; evaluation uses 0)."""
         raise NotImplementedError
 
-    def training_loss(self, train_config):
-        """The loss `train` compiles: `loss` with `train.label_smoothing`. Only a
-        classification task takes another `train.loss` or `train.class_weights`."""
-        for name, default in (("loss", "cross_entropy"), ("class_weights", "none")):
+    def training_loss(self, train_config, tokenizer=None):
+        """The loss `train` compiles: `loss` with `train.label_smoothing`. The other objectives
+        of `train` (another `train.loss`, class weights, penalties) belong to the tasks that
+        override this; here they are refused. `tokenizer` maps words named in the config to
+        ids."""
+        for name, default in (("loss", "cross_entropy"), ("class_weights", "none"),
+                              ("unlikelihood", 0.0), ("penalty_weight", 0.0)):
             if getattr(train_config, name) != default:
                 raise ConfigError(
-                    f"train.{name} is for classification tasks; task {self.name} trains with "
-                    f"train.{name}={default}. Received: train.{name}="
-                    f"{getattr(train_config, name)!r}"
+                    f"task {self.name} trains with train.{name}={default} only. Received: "
+                    f"train.{name}={getattr(train_config, name)!r}"
                 )
         return self.loss(label_smoothing=train_config.label_smoothing)
 

@@ -255,7 +255,7 @@ def _train_in(directory, config, task, choice, loop, *, corpus, verbose, callbac
             initialize(model)
         arguments = compile_arguments(
             train_config, task, model, characters_per_token=data.characters_per_token,
-            loop=loop, num_replicas=choice.num_replicas)
+            loop=loop, num_replicas=choice.num_replicas, tokenizer=tokenizer)
         model.compile(**arguments)
     directory.start()  # corpus, tokenizer and model are ready: the run begins
     if choice.is_chief and not (run_dir / "tokenizer" / "tokenizer.json").exists():

@@ -68,12 +68,12 @@ def learning_rate_schedule(train_config):
 
 
 def compile_arguments(train_config, task, model, *, characters_per_token=1.0, loop="fit",
-                      num_replicas=1):
+                      num_replicas=1, tokenizer=None):
     """The `model.compile` arguments of a train config: AdamW with decay groups, the schedule,
     clipping, accumulation and precision; the task's loss and weighted metrics; XLA.
 
     Call it inside `strategy.scope()` (and `tfllm.training.dtype_policy(precision)`), where the
-    model was built. XLA follows `uses_xla`.
+    model was built. XLA follows `uses_xla`. `tokenizer` maps `train.penalty_words` to ids.
     """
     optimizer = build_optimizer(
         learning_rate_schedule(train_config),
@@ -84,10 +84,13 @@ def compile_arguments(train_config, task, model, *, characters_per_token=1.0, lo
         gradient_accumulation_steps=train_config.grad_accum_steps,
     )
     jit_compile = uses_xla(train_config, model, loop=loop, num_replicas=num_replicas)
+    loss = task.training_loss(train_config, tokenizer)
+    # A weighted objective (a penalty beside the likelihood) logs each of its terms by name.
+    term_metrics = loss.term_metrics() if hasattr(loss, "term_metrics") else []
     return {
         "optimizer": wrap_optimizer_for_precision(optimizer, train_config.precision),
-        "loss": task.training_loss(train_config),
-        "weighted_metrics": task.metrics(characters_per_token),
+        "loss": loss,
+        "weighted_metrics": [*task.metrics(characters_per_token), *term_metrics],
         "jit_compile": jit_compile,
         "steps_per_execution": train_config.steps_per_execution if loop == "fit" else 1,
     }
