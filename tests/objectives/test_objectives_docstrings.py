@@ -15,6 +15,7 @@ MODULES = [
     "calibration",
     "classification_scores",
     "multiclass_hinge",
+    "temperature_scaling",
     "squared_error",
     "unlikelihood",
     "weighted_objective",

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "tfllm.cli.tokenizer_command",
     "tfllm.cli.finetune_command",
     "tfllm.cli.classify_command",
+    "tfllm.cli.experiment_command",
 )
 
 

@@ -33,10 +33,11 @@ class RunResult:
     metrics: dict
     sample: str
     train_seconds: float
+    history: dict = None  # Keras's per-evaluation logs (`History.history`)
 
 
 def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose="auto",
-                 overwrite=False, print_fn=print, initialize=None):
+                 overwrite=False, print_fn=print, initialize=None, callbacks=()):
     """Trains `config`, reports held-out metrics and a sample, and saves the model directory.
 
     The run's checkpoint is kept until the model directory is saved, so an interruption at any
@@ -55,6 +56,7 @@ def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose=
         overwrite: allow replacing a file or another kind of tfllm directory at `output_dir`.
         print_fn: where the report goes.
         initialize: optional `initialize(model)` before compiling (`tfllm.training.train`).
+        callbacks: more Keras callbacks for `fit`.
     Returns:
         A `RunResult`.
     Raises:
@@ -70,7 +72,8 @@ def run_training(config, *, run_dir=None, output_dir=None, corpus=None, verbose=
     directory = RunDirectory(run_dir, print_fn=print_fn)
     try:
         return _train_and_save(config, directory, output_dir, corpus=corpus, verbose=verbose,
-                               overwrite=overwrite, print_fn=print_fn, initialize=initialize)
+                               overwrite=overwrite, print_fn=print_fn, initialize=initialize,
+                               callbacks=callbacks)
     except KeyboardInterrupt:
         directory.release()
         # What the run left, read from the disk once it is released: the CLI prints it.
@@ -106,12 +109,12 @@ def _os_error_words(error, code):
 
 
 def _train_and_save(config, directory, output_dir, *, corpus, verbose, overwrite, print_fn,
-                    initialize=None):
+                    initialize=None, callbacks=()):
     run = train(config, run_dir=directory, corpus=corpus, verbose=verbose, print_fn=print_fn,
-                initialize=initialize)
+                initialize=initialize, callbacks=callbacks)
     metrics = dict(run.metrics, split="validation", train_seconds=round(run.train_seconds, 1))
     result = RunResult(model_dir=output_dir, run_dir=run.run_dir, metrics=metrics,
-                       sample=run.sample, train_seconds=run.train_seconds)
+                       sample=run.sample, train_seconds=run.train_seconds, history=run.history)
     if not run.is_chief:
         # Another worker of a multi-worker job: the chief saves the (identical) model.
         print_fn(f"Worker done (the chief saves the model to {output_dir}).")

@@ -16,6 +16,8 @@
 - `UnlikelihoodLoss`, `TokenSetPenalty`, `ContextPenalty`, `context_candidates`,
   `token_set_candidates`, `token_unlikelihood`, `probability_mass`: unlikelihood training (Welleck et al., 2019) against
   repeating the context or a fixed set of tokens.
+- `TemperatureSweep`, `temperature_grid`: temperature scaling (Guo et al., 2017), the exact
+  held-out NLL at each temperature of a grid in one pass.
 - `WeightedObjective`: a weighted sum of per-token terms; `term_metrics()` gives one exact
   `TermMean` per term so the logs show each term by name.
 """
@@ -53,6 +55,7 @@ from tfllm.objectives.restoration_scores import (
     rule_based_baseline,
 )
 from tfllm.objectives.squared_error import MaskedSquaredError, token_squared_error
+from tfllm.objectives.temperature_scaling import TemperatureSweep, temperature_grid
 from tfllm.objectives.token_metric_utils import WeightedTokenSum
 from tfllm.objectives.unlikelihood import (
     ContextPenalty,
@@ -84,6 +87,8 @@ __all__ = [
     "UnlikelihoodLoss",
     "WeightedObjective",
     "WeightedTokenSum",
+    "TemperatureSweep",
+    "temperature_grid",
     "casing_accuracy",
     "classification_report",
     "confusion_matrix",
