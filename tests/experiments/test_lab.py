@@ -34,8 +34,9 @@ def test_every_experiment_smoke_run_writes_its_report(name, tmp_path):
     for plot in result.plots:
         assert (path.parent / plot.filename).stat().st_size > 1000
         assert f"]({plot.filename})" in text
-    for key in ("machine", "wall time"):
+    for key in ("machine", "wall time", "seeds"):
         assert key in result.setup
+    assert result.references and not any("not finite" in line for line in result.reading)
     # Every arm logged its hyperparameters for TensorBoard's HParams tab.
     assert list((path.parent / "tensorboard").iterdir())
     # Running it again reuses every arm (nothing retrains) and rewrites the same tables.

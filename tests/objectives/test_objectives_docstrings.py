@@ -19,6 +19,7 @@ MODULES = [
     "squared_error",
     "unlikelihood",
     "weighted_objective",
+    "repetition",
 ]
 
 

@@ -21,7 +21,10 @@ from tfllm.experiments.lab.experiment import (
 )
 from tfllm.experiments.lab.lab_run import Arm, LabRun, steps_for_tokens
 from tfllm.experiments.lab.report import Report, write_report
-from tfllm.experiments.lab import label_smoothing  # noqa: F401,E402  (registers itself)
+# The experiments register themselves on import, in reading order.
+from tfllm.experiments.lab import architectures  # noqa: F401,E402
+from tfllm.experiments.lab import squared_error  # noqa: F401,E402
+from tfllm.experiments.lab import label_smoothing  # noqa: F401,E402
 
 __all__ = ["Arm", "Experiment", "LabRun", "Report", "experiment_names", "get_experiment",
            "register_experiment", "run_experiment", "steps_for_tokens", "write_report"]

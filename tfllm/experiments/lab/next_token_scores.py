@@ -33,7 +33,8 @@ def _scored_batches(loaded, documents, batch_size, max_batches):
     return dataset, characters_per_token, logits_of
 
 
-def next_token_scores(loaded, documents, *, batch_size=64, max_batches=None, num_bins=15):
+def next_token_scores(loaded, documents, *, batch_size=64, max_batches=None, num_bins=15,
+                      temperatures=None):
     """Scores a loaded causal LM (`tfllm.export.load_model_dir`) on `documents`.
 
     Args:
@@ -42,16 +43,22 @@ def next_token_scores(loaded, documents, *, batch_size=64, max_batches=None, num
         batch_size: windows per batch.
         max_batches: score only the first this many batches (None: all of them).
         num_bins: confidence bins of the ECE.
+        temperatures: the grid temperature scaling searches (default
+            `tfllm.objectives.temperature_grid()`, 0.5 to 3); a model whose outputs are not
+            log-probabilities (a square loss on logits) may need a wider one.
 
     Returns:
         A dict: `nll` (nats per token), `bits_per_character`, `accuracy`, `ece`, `bins`
-        (`ReliabilityBins`), `temperature` (the best of the grid), `nll_at_temperature`,
-        `ece_at_temperature`, `tokens`.
+        (`ReliabilityBins`), `temperature` (the best of the grid),
+        `temperature_at_grid_edge` (then the true best lies beyond the grid),
+        `nll_at_temperature`, `bits_per_character_at_temperature`, `ece_at_temperature`,
+        `bins_at_temperature`, `characters_per_token`, `tokens`.
     """
     dataset, characters_per_token, logits_of = _scored_batches(loaded, documents, batch_size,
                                                                max_batches)
     perplexity, accuracy = Perplexity(), MaskedAccuracy()
-    ece, sweep = ExpectedCalibrationError(num_bins=num_bins), TemperatureSweep()
+    ece = ExpectedCalibrationError(num_bins=num_bins)
+    sweep = TemperatureSweep(temperatures=temperatures)
     for x, labels, weights in dataset:
         logits = logits_of(x)
         for metric in (perplexity, accuracy, ece, sweep):
@@ -68,7 +75,13 @@ def next_token_scores(loaded, documents, *, batch_size=64, max_batches=None, num
         "ece": float(ece.result().numpy()),
         "bins": ece.reliability_bins(),
         "temperature": temperature,
+        "temperature_at_grid_edge": temperature in (sweep.temperatures[0],
+                                                    sweep.temperatures[-1]),
         "nll_at_temperature": nll_at_temperature,
+        "bits_per_character_at_temperature":
+            nll_at_temperature / math.log(2) / characters_per_token,
         "ece_at_temperature": float(scaled_ece.result().numpy()),
+        "bins_at_temperature": scaled_ece.reliability_bins(),
+        "characters_per_token": characters_per_token,
         "tokens": int(perplexity.total_weight.numpy()),
     }

@@ -1,0 +1,215 @@
+"""Experiment `architectures`: an LSTM against a GPT on the same characters and budget.
+
+The two Shakespeare presets are built for this comparison: `shakespeare-char` (a GPT, 4 layers
+of width 128) and `shakespeare-char-lstm` (an LSTM LM, 2 layers of width 256) share the data,
+the character tokenizer, the context of 128, the objective and the recipe (2400 steps of
+32 x 128 = 9.8M tokens, AdamW with warmup and cosine decay), and have similar parameter counts
+(both counted from the trained models and stated in the report). What differs is the
+architecture: recurrence ("Long Short-Term Memory", Hochreiter & Schmidhuber, 1997) against
+causal self-attention ("Attention Is All You Need", Vaswani et al., 2017).
+
+Each arm is scored on the held-out plays (NLL, bits per character, accuracy, ECE), and its
+validation curve is drawn against tokens and against wall time, because the two answer
+different questions: which architecture learns more per token, and which gets lower in the
+same minutes on this machine (an LSTM's time steps run one after another). A validation pass
+of the curve reads `eval_batches` windows; the table's figures read the whole held-out split.
+
+Example:
+
+>>> points = [(10.0, 3.0), (20.0, 2.0)]
+>>> interpolate(points, 15.0), interpolate(points, 25.0)
+(2.5, None)
+>>> crossing_time(points, 2.5)
+15.0
+"""
+
+import dataclasses
+import math
+
+from tfllm.config import ModelConfig
+from tfllm.experiments.lab.experiment import Experiment, register_experiment
+from tfllm.experiments.lab.lab_plots import line_figure
+from tfllm.experiments.lab.next_token_scores import next_token_scores
+from tfllm.experiments.lab.report import Report
+from tfllm.presets import get_preset
+
+# Arm label -> (display name, preset of the full run).
+ARMS = {"gpt": ("GPT", "shakespeare-char"), "lstm": ("LSTM", "shakespeare-char-lstm")}
+SEED = 1337
+# The smoke run's LSTM: as small as the smoke preset's GPT, on its context.
+_SMOKE_LSTM = dict(num_layers=1, hidden_dim=64, dropout=0.0)
+
+
+def _config(smoke, label):
+    if smoke:
+        base = get_preset("smoke")
+        if label == "lstm":
+            base = dataclasses.replace(base, model=ModelConfig("LSTMLanguageModel", dict(
+                sequence_length=base.model.config["sequence_length"], **_SMOKE_LSTM)))
+    else:
+        base = get_preset(ARMS[label][1])
+    train = dict(seed=SEED, sample_length=0)
+    if smoke:
+        train.update(steps=10, eval_interval=10, warmup_steps=2)
+    return dataclasses.replace(base, name=f"architectures-{label}",
+                               train=dataclasses.replace(base.train, **train))
+
+
+def validation_bits(curve):
+    """`[(tokens, seconds, bits per character), ...]`, one per validation pass of an arm's
+    curve: `val_bits_per_character` where the run logged it, else `val_loss` / ln 2 (nats per
+    token to bits, one character per token with the character tokenizer)."""
+    return [(point["tokens"], point["seconds"],
+             point.get("val_bits_per_character", point["val_loss"] / math.log(2)))
+            for point in curve]
+
+
+def interpolate(points, x):
+    """The y of `points` (`[(x, y), ...]`, x increasing) at `x`, linear between neighbours;
+    None outside the measured range."""
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if x0 <= x <= x1:
+            return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    if points and x == points[0][0]:
+        return points[0][1]
+    return None
+
+
+def crossing_time(points, target):
+    """The first x at which the curve `points` (`[(x, y), ...]`) reaches `target` or below,
+    linear between neighbours; None if it never does."""
+    if points and points[0][1] <= target:
+        return points[0][0]
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if y1 <= target < y0:
+            return x0 + (x1 - x0) * (y0 - target) / (y0 - y1)
+    return None
+
+
+@register_experiment
+class Architectures(Experiment):
+    name = "architectures"
+    title = "LSTM against GPT: bits per character per token and per second"
+    question = ("At the same token budget, data and recipe, and a similar parameter count, "
+                "which reaches the lower held-out bits per character, an LSTM LM or a GPT, and "
+                "which is lower after the same wall time on this machine?")
+    references = (
+        '"Long Short-Term Memory" (Hochreiter & Schmidhuber, 1997)',
+        '"Attention Is All You Need" (Vaswani et al., 2017)',
+    )
+
+    def run(self, lab):
+        corpus = lab.corpus("shakespeare")
+        results = {}
+        for label in ARMS:
+            arm = lab.train(label, _config(lab.smoke, label), corpus=corpus)
+            loaded = arm.load()
+            results[label] = dict(
+                arm=arm, parameters=int(loaded.model.count_params()),
+                scores=next_token_scores(loaded, corpus.validation,
+                                         max_batches=4 if lab.smoke else None),
+                curve=validation_bits(arm.curve))
+        report = Report(name=self.name, title=self.title, question=self.question,
+                        command=self.command(lab.smoke), setup=_setup(results, corpus))
+        report.add_table(
+            "Held-out scores after the whole budget (validation plays, every character)",
+            ["arm", "parameters", "tokens", "train seconds", "tokens/s", "NLL (nats/char)",
+             "bits/char", "accuracy", "ECE"],
+            [[ARMS[label][0], r["parameters"], r["arm"].tokens, r["arm"].train_seconds,
+              r["arm"].tokens / r["arm"].train_seconds, r["scores"]["nll"],
+              r["scores"]["bits_per_character"], r["scores"]["accuracy"], r["scores"]["ece"]]
+             for label, r in results.items()])
+        self._plots(lab, report, results)
+        report.reading.extend(_reading(results))
+        return report
+
+    def _plots(self, lab, report, results):
+        by_tokens = {ARMS[label][0]: ([t for t, _, _ in r["curve"]], [b for _, _, b in r["curve"]])
+                     for label, r in results.items()}
+        report.add_plot(lab.save_figure("bits_vs_tokens.png", line_figure(
+            by_tokens, "training tokens", "validation bits/char",
+            "Validation bits per character against tokens")),
+            "Validation bits per character against training tokens (one point per validation "
+            "pass)")
+        by_time = {ARMS[label][0]: ([s for _, s, _ in r["curve"] if s is not None],
+                                    [b for _, s, b in r["curve"] if s is not None])
+                   for label, r in results.items()}
+        report.add_plot(lab.save_figure("bits_vs_seconds.png", line_figure(
+            by_time, "wall time since training began (s)", "validation bits/char",
+            "Validation bits per character against wall time")),
+            "Validation bits per character against wall time (compilation and validation "
+            "passes included, as a user waits for them)")
+
+
+def _setup(results, corpus):
+    setup = {}
+    for label, r in results.items():
+        config = r["arm"].config
+        setup[f"model {ARMS[label][0]}"] = (f"{config.model.class_name} {config.model.config}: "
+                                            f"{r['parameters']:,} parameters")
+    config = next(iter(results.values()))["arm"].config
+    tokens = {r["arm"].tokens for r in results.values()}
+    setup["data"] = (f"{config.data.corpus} ({config.data.tokenizer} tokenizer), held-out "
+                     f"plays: {', '.join(d.name for d in corpus.validation)}")
+    setup["training"] = (f"{config.train.steps} steps x {config.train.batch_size} x "
+                         f"{config.model.config['sequence_length']} = "
+                         f"{', '.join(f'{t:,}' for t in sorted(tokens))} tokens per arm, AdamW "
+                         f"{config.train.learning_rate} cosine, validation every "
+                         f"{config.train.eval_interval} steps on {config.train.eval_batches} "
+                         f"batches")
+    setup["seeds"] = f"{SEED} for every arm (one seed: no seed spread was measured)"
+    setup["scored"] = (f"{next(iter(results.values()))['scores']['tokens']:,} held-out "
+                       f"characters per arm")
+    return setup
+
+
+def _reading(results):
+    (a, ra), (b, rb) = results.items()
+    name = {label: ARMS[label][0] for label in results}
+    lines = [f"{name[a]} has {ra['parameters']:,} parameters and {name[b]} "
+             f"{rb['parameters']:,} ({rb['parameters'] / ra['parameters']:.2f}x)."]
+    bits = {label: r["scores"]["bits_per_character"] for label, r in results.items()}
+    low, high = sorted(results, key=bits.get)
+    lines.append(
+        f"At equal tokens ({ra['arm'].tokens:,} for {name[a]}, {rb['arm'].tokens:,} for "
+        f"{name[b]}) {name[low]} reached the lower held-out bits per character: "
+        f"{bits[low]:.4f} against {bits[high]:.4f}, {bits[high] - bits[low]:.4f} bits/char "
+        f"({100 * (bits[high] - bits[low]) / bits[high]:.1f}%) lower.")
+    speed = {label: r["arm"].tokens / r["arm"].train_seconds for label, r in results.items()}
+    fast, slow = sorted(results, key=speed.get, reverse=True)
+    lines.append(
+        f"Training took {ra['arm'].train_seconds:.0f} s for {name[a]} and "
+        f"{rb['arm'].train_seconds:.0f} s for {name[b]}: {name[slow]} processed "
+        f"{speed[slow]:,.0f} tokens/s against {name[fast]}'s {speed[fast]:,.0f}, "
+        f"{speed[fast] / speed[slow]:.2f}x slower per token.")
+    lines.extend(_equal_time_reading(results, name))
+    return lines
+
+
+def _equal_time_reading(results, name):
+    timed = {label: [(s, bits) for _, s, bits in r["curve"] if s is not None]
+             for label, r in results.items()}
+    if not all(timed.values()):
+        return ["Equal wall time: not compared, an arm's curve has no wall times (it was "
+                "resumed after an interruption)."]
+    first, second = sorted(timed, key=lambda label: timed[label][-1][0])
+    seconds, first_bits = timed[first][-1]
+    second_bits = interpolate(timed[second], seconds)
+    if second_bits is None:
+        line = (f"Equal wall time: when {name[first]} finished ({seconds:.0f} s, validation "
+                f"{first_bits:.4f} bits/char), {name[second]} had not reached its first "
+                f"validation pass ({timed[second][0][0]:.0f} s), so it has no figure there.")
+    else:
+        low = first if first_bits <= second_bits else second
+        line = (f"At equal wall time ({seconds:.0f} s, when {name[first]} finished) the "
+                f"validation bits per character were {first_bits:.4f} for {name[first]} and "
+                f"{second_bits:.4f} for {name[second]} (interpolated between its validation "
+                f"passes): {name[low]} was lower by {abs(first_bits - second_bits):.4f}.")
+    reached = crossing_time(timed[second], first_bits)
+    if reached is None:
+        line += (f" {name[second]} never reached {name[first]}'s final {first_bits:.4f} within "
+                 f"its {timed[second][-1][0]:.0f} s.")
+    else:
+        line += (f" {name[second]} reached {name[first]}'s final {first_bits:.4f} after "
+                 f"{reached:.0f} s ({reached / seconds:.2f}x the time).")
+    return [line]
