@@ -39,7 +39,10 @@ def test_every_experiment_smoke_run_writes_its_report(name, tmp_path):
     assert result.references and not any("not finite" in line for line in result.reading)
     # Every arm logged its hyperparameters for TensorBoard's HParams tab.
     assert list((path.parent / "tensorboard").iterdir())
-    # Running it again reuses every arm (nothing retrains) and rewrites the same tables.
+    if name != "label-smoothing":
+        return
+    # Running it again reuses every arm (nothing retrains) and rewrites the same tables
+    # (checked on one experiment: the code path is the lab's, not the experiment's).
     lines = []
     again, _ = run_experiment(name, smoke=True, output_root=tmp_path, print_fn=lines.append)
     assert all("reused" in line for line in lines if line.startswith("  "))

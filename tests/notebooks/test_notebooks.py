@@ -38,6 +38,11 @@ EXPECTED = {
          "fine-tuned encoder", "confusion matrix and reliability diagram saved"],
         ["confusion.png", "reliability.png", "saved_models/notebook-finetune/model.keras"],
     ),
+    "05_objectives_lab.ipynb": (
+        ["cross-entropy", "smoothed 0.1", "Brier", "NLL at T", "reliability diagram saved"],
+        ["lab/reliability.png", "lab/arms/cross-entropy/arm.json",
+         "lab/arms/Brier/model/model.keras"],
+    ),
 }
 
 

@@ -1,0 +1,145 @@
+"""The lab's repetition and word-penalty experiments: each smoke run writes a report with finite
+tables, its plots and a reading; their pure helpers on hand-made inputs."""
+
+import doctest
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tfllm.data import Document, load_corpus
+from tfllm.experiments.lab import conflicting_objectives as conflicting
+from tfllm.experiments.lab import mismatched_generalisation as mismatched
+from tfllm.experiments.lab import run_experiment, word_model
+from tfllm.experiments.lab import unlikelihood
+from tfllm.models import GPT
+from tfllm.tokenizers import WordTokenizer
+
+EXPERIMENTS = [unlikelihood.UnlikelihoodVsRepetition, conflicting.ConflictingObjectives,
+               mismatched.MismatchedGeneralisation]
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda e: e.name)
+def test_smoke_run_writes_a_finite_report_with_plots(experiment, tmp_path):
+    result, path = run_experiment(experiment.name, smoke=True, output_root=tmp_path,
+                                  print_fn=lambda *_: None)
+    assert path.read_text().startswith(f"# {experiment.title}")
+    numbers = result.numbers()
+    assert result.tables and numbers and all(math.isfinite(value) for value in numbers)
+    assert result.plots and all((path.parent / plot.filename).stat().st_size > 1000
+                                for plot in result.plots)
+    assert result.reading and all(line.strip() for line in result.reading)
+    assert len(list((path.parent / "arms").iterdir())) <= 2  # a smoke run trains 2 arms at most
+
+
+def test_word_model_docstring_example():
+    result = doctest.testmod(word_model)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_arm_config_budgets_and_pins_the_model():
+    config = word_model.arm_config(False, "x", tokens=1_200_000, seed=3, unlikelihood=1.0)
+    assert config.train.steps == 600 and config.train.seed == 3  # 2,048 tokens a step
+    assert config.model.config == word_model.WORD_GPT and config.data.tokenizer == "word"
+    char = mismatched._char_config(False, "large", 0.2)
+    assert char.model.config["hidden_dim"] == 256 and char.model.config["dropout"] == 0.2
+    assert char.data.tokenizer == "char" and char.train.steps == 1000
+
+
+def test_line_prompts_are_fixed_and_evenly_spaced():
+    text = "Title\n\nA:\n" + "".join(f"line {i} has enough words to be a prompt here\n"
+                                      for i in range(10))
+    prompts = word_model.line_prompts([Document("play", text)], 3, words=2)
+    assert prompts == ["line 0", "line 3", "line 6"]
+    with pytest.raises(ValueError, match="No spoken line"):
+        word_model.line_prompts([Document("play", "Title\n\nA:\nshort\n")], 3)
+
+
+def tiny_word_model():
+    tokenizer = WordTokenizer.from_texts(["marry sir , good faith and more words here"])
+    model = GPT(vocabulary_size=tokenizer.vocabulary_size, sequence_length=8, num_layers=1,
+                num_heads=2, hidden_dim=8, intermediate_dim=16)
+    return SimpleNamespace(model=model, tokenizer=tokenizer)
+
+
+def test_banning_word_tokens_at_decoding():
+    loaded = tiny_word_model()
+    tokenizer = loaded.tokenizer
+    assert word_model.single_token_words(tokenizer, ["Marry", "faithful", "faith"]) == [
+        "Marry", "faith"]
+    spellings = word_model.token_spellings(tokenizer, ["MARRY"])
+    assert spellings == ["marry"]
+    twin = word_model.decoding_tokenizer(tokenizer)
+    assert twin.vocabulary == tokenizer.vocabulary
+    assert twin.unknown_characters("marry ☃") == ["☃"]
+    texts = [g.text for g in word_model.continuations(
+        loaded, ["good sir"], max_new_tokens=30, temperature=1.0, seed=0, samples=4,
+        jit_compile=False)]
+    banned = [g.text for g in word_model.continuations(
+        loaded, ["good sir"], max_new_tokens=30, temperature=1.0, seed=0, samples=4,
+        banned_words=spellings, jit_compile=False)]
+    assert any("marry" in text for text in texts)  # the untrained model says it at random
+    assert not any("marry" in text for text in banned)
+
+
+def test_pareto_front_and_poisson_error():
+    points = [(1.0, 5.0), (1.2, 1.0), (1.5, 1.0), (1.0, 5.0), (0.9, 6.0)]
+    assert conflicting.pareto_front(points) == [0, 1, 3, 4]
+    assert math.isclose(conflicting.poisson_error(16, 2000), 2.0)
+    assert math.isclose(conflicting.poisson_error(0, 1000), 1.0)
+
+
+def test_comedy_corpus_and_priming_prompts():
+    corpus, held_out = mismatched.comedy_corpus(load_corpus("shakespeare"))
+    assert {d.label for d in corpus.train} == {"comedies"} and len(corpus.train) == 6
+    assert [d.name for d in held_out["tragedies"]] == ["othello", "king-lear"]
+    assert not {d.name for d in corpus.train} & {d.name for d in corpus.validation}
+    text = "Title\nSPEED:\nMarry, sir.\nLAUNCE:\nI' faith, no.\n"
+    prompts = mismatched.priming_prompts([Document("p", text)], ["marry", "faith"], 5,
+                                         characters=12)
+    assert prompts == ["SPEED:\n", "LAUNCE:\nI' "]
+    assert mismatched.first_word_share([" Marry, sir", "\nno faith", "faithful"],
+                                       ["marry", "faith"]) == pytest.approx(1 / 3)
+
+
+def test_held_out_windows_and_unknown_share():
+    tokenizer = tiny_word_model().tokenizer
+    windows = unlikelihood.held_out_windows(
+        tokenizer, [Document("p", "good sir , marry and more words here")], 2, 3)
+    assert [len(w) for w in windows] == [3, 3] and windows[0] == tokenizer.encode("good sir ,")
+    assert mismatched.unknown_share(tokenizer, ["good sir zebra", "marry"]) == 0.25
+
+
+def test_readings_follow_their_numbers():
+    scores = {alpha: dict(seq_rep=rep, perplexity=ppl, distinct=distinct)
+              for alpha, rep, ppl, distinct in ((0.0, 0.6, 100.0, 300), (1.0, 0.3, 110.0, 500))}
+    scores["no-repeat"] = dict(seq_rep=0.0, perplexity=100.0, distinct=400)
+    lines = unlikelihood._reading(scores, (0.0, 1.0), human=0.01)
+    assert "-50%" in lines[0] and "+10.0%" in lines[0] and "same sign" in lines[1]
+    assert "not more than alpha=1.0's 500" in lines[3]
+    gap = mismatched._gap_reading({
+        "a": dict(size="small", dropout=0.0, comedies=2.0, tragedies=2.5, histories=2.3,
+                  **{"training comedies": 1.9}),
+        "b": dict(size="large", dropout=0.0, comedies=1.9, tragedies=2.6, histories=2.4,
+                  **{"training comedies": 1.5})})
+    assert "from 0.400 to 0.600 bits/char" in gap[2]
+    shifted = mismatched._shift_reading({
+        "word-penalty0.0": {"in": dict(rate=2.0, count=20, first_word=0.1),
+                            "out": dict(rate=2.0, count=20, first_word=0.5)},
+        "word-penalty1.0": {"in": dict(rate=0.5, count=5, first_word=0.0),
+                            "out": dict(rate=1.5, count=15, first_word=0.4)}})
+    assert "removed 75% of the rate" in shifted[0] and '"in" (75%)' in shifted[2]
+    assert '"out" (25%)' in shifted[2]
+
+
+def test_nll_on_words_splits_the_held_out_loss():
+    loaded = tiny_word_model()
+    loaded.config = SimpleNamespace(task="causal_lm", model=SimpleNamespace(
+        config={"sequence_length": 8}))
+    documents = [Document("p", "good sir , marry and more words here marry faith")]
+    scores = conflicting.nll_on_words(loaded, documents, ["marry"])
+    assert scores["word_tokens"] == 2 and np.isfinite(scores["nll_words"])
+    # An untrained model is near uniform: about log V nats on every target.
+    assert scores["nll_other"] == pytest.approx(math.log(loaded.tokenizer.vocabulary_size),
+                                                rel=0.1)
