@@ -1,5 +1,6 @@
-"""The lab's repetition and word-penalty experiments: each smoke run writes a report with finite
-tables, its plots and a reading; their pure helpers on hand-made inputs."""
+"""The lab's repetition and word-penalty experiments: their pure helpers on hand-made inputs
+and their full-run configs. (Their smoke runs are in tests/experiments/test_lab.py, with every
+experiment.)"""
 
 import doctest
 import math
@@ -11,26 +12,11 @@ import pytest
 from tfllm.data import Document, load_corpus
 from tfllm.experiments.lab import conflicting_objectives as conflicting
 from tfllm.experiments.lab import mismatched_generalisation as mismatched
-from tfllm.experiments.lab import run_experiment, word_model
+from tfllm.experiments.lab import word_model
 from tfllm.experiments.lab import unlikelihood
 from tfllm.models import GPT
 from tfllm.tokenizers import WordTokenizer
 
-EXPERIMENTS = [unlikelihood.UnlikelihoodVsRepetition, conflicting.ConflictingObjectives,
-               mismatched.MismatchedGeneralisation]
-
-
-@pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda e: e.name)
-def test_smoke_run_writes_a_finite_report_with_plots(experiment, tmp_path):
-    result, path = run_experiment(experiment.name, smoke=True, output_root=tmp_path,
-                                  print_fn=lambda *_: None)
-    assert path.read_text().startswith(f"# {experiment.title}")
-    numbers = result.numbers()
-    assert result.tables and numbers and all(math.isfinite(value) for value in numbers)
-    assert result.plots and all((path.parent / plot.filename).stat().st_size > 1000
-                                for plot in result.plots)
-    assert result.reading and all(line.strip() for line in result.reading)
-    assert len(list((path.parent / "arms").iterdir())) <= 2  # a smoke run trains 2 arms at most
 
 
 def test_word_model_docstring_example():
@@ -43,7 +29,7 @@ def test_arm_config_budgets_and_pins_the_model():
     assert config.train.steps == 600 and config.train.seed == 3  # 2,048 tokens a step
     assert config.model.config == word_model.WORD_GPT and config.data.tokenizer == "word"
     char = mismatched._char_config(False, "large", 0.2)
-    assert char.model.config["hidden_dim"] == 256 and char.model.config["dropout"] == 0.2
+    assert char.model.config["hidden_dim"] == 192 and char.model.config["dropout"] == 0.2
     assert char.data.tokenizer == "char" and char.train.steps == 1000
 
 
@@ -70,15 +56,15 @@ def test_banning_word_tokens_at_decoding():
         "Marry", "faith"]
     spellings = word_model.token_spellings(tokenizer, ["MARRY"])
     assert spellings == ["marry"]
-    twin = word_model.decoding_tokenizer(tokenizer)
-    assert twin.vocabulary == tokenizer.vocabulary
-    assert twin.unknown_characters("marry ☃") == ["☃"]
+    # A word tokenizer's unknown characters are those in no vocabulary word, so a
+    # vocabulary word can be banned and a prompt keeps its letters.
+    assert tokenizer.unknown_characters("marry ☃") == ["☃"]
     texts = [g.text for g in word_model.continuations(
-        loaded, ["good sir"], max_new_tokens=30, temperature=1.0, seed=0, samples=4,
-        jit_compile=False)]
+        loaded, ["good sir"], max_new_tokens=30, temperature=1.0, seed=0,
+        samples=4, jit_compile=False)]
     banned = [g.text for g in word_model.continuations(
-        loaded, ["good sir"], max_new_tokens=30, temperature=1.0, seed=0, samples=4,
-        banned_words=spellings, jit_compile=False)]
+        loaded, ["good sir"], max_new_tokens=30, temperature=1.0, seed=0,
+        samples=4, banned_words=spellings, jit_compile=False)]
     assert any("marry" in text for text in texts)  # the untrained model says it at random
     assert not any("marry" in text for text in banned)
 

@@ -16,6 +16,8 @@
 - `UnlikelihoodLoss`, `TokenSetPenalty`, `ContextPenalty`, `context_candidates`,
   `token_set_candidates`, `token_unlikelihood`, `probability_mass`: unlikelihood training (Welleck et al., 2019) against
   repeating the context or a fixed set of tokens.
+- `seq_rep_n`, `mean_seq_rep_n`, `rate_per_thousand_characters`: repetition in generated text
+  (Welleck et al., 2019) and the rate of chosen words per 1,000 characters.
 - `TemperatureSweep`, `temperature_grid`: temperature scaling (Guo et al., 2017), the exact
   held-out NLL at each temperature of a grid in one pass.
 - `WeightedObjective`: a weighted sum of per-token terms; `term_metrics()` gives one exact
@@ -54,6 +56,7 @@ from tfllm.objectives.restoration_scores import (
     restoration_report,
     rule_based_baseline,
 )
+from tfllm.objectives.repetition import mean_seq_rep_n, rate_per_thousand_characters, seq_rep_n
 from tfllm.objectives.squared_error import MaskedSquaredError, token_squared_error
 from tfllm.objectives.temperature_scaling import TemperatureSweep, temperature_grid
 from tfllm.objectives.token_metric_utils import WeightedTokenSum
@@ -88,6 +91,9 @@ __all__ = [
     "WeightedObjective",
     "WeightedTokenSum",
     "TemperatureSweep",
+    "mean_seq_rep_n",
+    "rate_per_thousand_characters",
+    "seq_rep_n",
     "temperature_grid",
     "casing_accuracy",
     "classification_report",

@@ -127,6 +127,19 @@ class WordTokenizer(Tokenizer):
     def _extra_config(self):
         return {"lowercase": self._lowercase}
 
+    def unknown_characters(self, text):
+        """Sorted distinct characters of `text` that occur in no vocabulary word (so every
+        word holding one maps to `unk_id`). The base class tokenizes each character alone,
+        which for words would call every letter that is not itself a word ("r", "y")
+        unknown: `generate` would then refuse `banned_words=["marry"]` and strip those
+        letters from a prompt. Spaces and tabs only separate words, so they are known."""
+        if not hasattr(self, "_known_characters"):
+            known = "".join(self._vocabulary[len(SPECIAL_TOKENS):]) + " \t\n\r"
+            if self._lowercase:
+                known += known.upper()
+            self._known_characters = frozenset(known)
+        return sorted(set(text) - self._known_characters)
+
     def _tokenize_batch(self, strings):
         words = split_words(strings, self._lowercase)  # (B, None) tf.string
         return words.with_flat_values(self._table.lookup(words.flat_values))  # (B, None) int32

@@ -25,6 +25,9 @@ from tfllm.experiments.lab.report import Report, write_report
 from tfllm.experiments.lab import architectures  # noqa: F401,E402
 from tfllm.experiments.lab import squared_error  # noqa: F401,E402
 from tfllm.experiments.lab import label_smoothing  # noqa: F401,E402
+from tfllm.experiments.lab import unlikelihood  # noqa: F401,E402
+from tfllm.experiments.lab import conflicting_objectives  # noqa: F401,E402
+from tfllm.experiments.lab import mismatched_generalisation  # noqa: F401,E402
 
 __all__ = ["Arm", "Experiment", "LabRun", "Report", "experiment_names", "get_experiment",
            "register_experiment", "run_experiment", "steps_for_tokens", "write_report"]

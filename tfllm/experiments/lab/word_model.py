@@ -12,31 +12,28 @@ Example:
 >>> config = arm_config(True, "demo", tokens=1_000_000, seed=1, unlikelihood=0.5)
 >>> config.data.tokenizer, config.train.steps, config.train.unlikelihood
 ('word', 10, 0.5)
+>>> from tfllm.data import Document
 >>> line_prompts([Document("play", "Title\\n\\nHAMLET:\\nTo be, or not to be, that is the "
 ...                         "question:\\n")], 2, words=4)
 ['To be, or not']
 """
 
 import dataclasses
-import string
-import weakref
 
 from tfllm.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from tfllm.data import Document  # noqa: F401  (the docstring example)
 from tfllm.data.restoration_pairs import dialogue_lines
 from tfllm.errors import ConfigError
 from tfllm.experiments.lab.lab_run import steps_for_tokens
 from tfllm.generation import generate
 from tfllm.presets import get_preset
 from tfllm.tasks.training_objective import penalty_token_ids
-from tfllm.tokenizers import WordTokenizer
 from tfllm.validation import check_positive_int
 
 WORD_DATA = DataConfig(corpus="shakespeare", tokenizer="word")
 # The word-level GPT of every full-run arm. Context 128 holds a 100-token continuation and
 # its prompt without sliding; two layers keep a step cheap next to the 20,000-way output
-# layer, which dominates the arithmetic (2 x 128 x 20,000 multiply-adds per token, against
-# about 0.4M in the blocks). Tied embeddings halve the 2.6M embedding parameters.
+# layer, which dominates the arithmetic (128 x 20,000 = 2.6M multiply-adds per token, against
+# about 0.4M in the two blocks). Tied, the embedding and the output layer are one matrix.
 WORD_GPT = dict(sequence_length=128, num_layers=2, num_heads=4, hidden_dim=128,
                 intermediate_dim=512, dropout=0.0, tie_embeddings=True)
 # 16 windows of 128 tokens: 2,048 tokens per step. `steps` is set from each arm's budget.
@@ -117,44 +114,16 @@ def token_spellings(tokenizer, words):
     return [tokenizer.vocabulary[token_id] for token_id in ids]
 
 
-class _WordDecodingTokenizer(WordTokenizer):
-    """A `WordTokenizer` (the same vocabulary and ids) whose unknown characters are those that
-    occur in no vocabulary entry.
-
-    `Tokenizer.unknown_characters` tokenizes each character alone, so for a word tokenizer
-    every letter that is not itself a word ("r", "y") counts as unknown: `generate` then
-    refuses `banned_words=["marry"]`, and strips those letters from the whole of any prompt
-    that holds an out-of-vocabulary word. With this one an unknown word stays one unknown
-    token, as in training, and a vocabulary word can be banned.
-    """
-
-    def unknown_characters(self, text):
-        if not hasattr(self, "_known_characters"):
-            self._known_characters = frozenset("".join(self.vocabulary) + string.whitespace)
-        return sorted(set(text) - self._known_characters)
-
-
-# tokenizer -> its decoding twin, made once (generate compiles its detokenizer per tokenizer).
-_DECODING_TOKENIZERS = weakref.WeakKeyDictionary()
-
-
-def decoding_tokenizer(tokenizer):
-    """The tokenizer to hand `generate`: for a word tokenizer its `_WordDecodingTokenizer`
-    twin, otherwise `tokenizer` itself."""
-    if not isinstance(tokenizer, WordTokenizer):
-        return tokenizer
-    if tokenizer not in _DECODING_TOKENIZERS:
-        _DECODING_TOKENIZERS[tokenizer] = _WordDecodingTokenizer.from_config(
-            tokenizer.get_config())
-    return _DECODING_TOKENIZERS[tokenizer]
-
-
 def continuations(loaded, prompts, *, max_new_tokens, temperature, seed=0, samples=1,
                   **options):
     """`Generation`s (text and token ids) continuing each prompt, `samples` per prompt, in
-    prompt order. `temperature=0` decodes greedily (then `samples` must be 1); `options`
-    go to `tfllm.generation.generate` (e.g. `no_repeat_ngram_size`, `banned_words`)."""
-    return generate(loaded.model, decoding_tokenizer(loaded.tokenizer), list(prompts),
+    prompt order, each exactly `max_new_tokens` long. `temperature=0` decodes greedily (then
+    `samples` must be 1); `options` go to `tfllm.generation.generate` (e.g.
+    `no_repeat_ngram_size`, `banned_words`)."""
+    # The training windows hold no end-of-sequence token, so an undertrained model's rare end
+    # id is noise; forbidding it gives every continuation the same length.
+    options.setdefault("min_new_tokens", max_new_tokens)
+    return generate(loaded.model, loaded.tokenizer, list(prompts),
                     max_new_tokens=max_new_tokens, temperature=temperature, seed=seed,
                     num_return_sequences=samples, return_details=True, **options)
 
