@@ -118,3 +118,14 @@ def check_choice(name, value, choices, error=ValueError):
     if value not in choices:
         _fail(error, name, "one of " + ", ".join(repr(choice) for choice in choices), value)
     return value
+
+
+def check_heads_divide_width(hidden_dim, num_heads, error=ValueError):
+    """`hidden_dim // num_heads`, the features per attention head, if `num_heads` divides it."""
+    if hidden_dim % num_heads:
+        raise error(
+            "`hidden_dim` must be divisible by `num_heads` (each head gets "
+            f"hidden_dim // num_heads features). Received: hidden_dim={hidden_dim}, "
+            f"num_heads={num_heads}"
+        )
+    return hidden_dim // num_heads

@@ -9,6 +9,7 @@ from tfllm.layers import EncoderBlock, PositionEmbedding, TokenEmbedding
 from tfllm.limits import check_at_most
 from tfllm.validation import (
     check_bool,
+    check_heads_divide_width,
     check_non_negative_int,
     check_positive_float,
     check_positive_int,
@@ -93,12 +94,7 @@ class BertEncoder(keras.layers.Layer):
         self.num_token_types = check_non_negative_int("num_token_types", num_token_types)
         self.norm_first = check_bool("norm_first", norm_first)
         self.layer_norm_epsilon = check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
-        if hidden_dim % num_heads:
-            raise ValueError(
-                "`hidden_dim` must be divisible by `num_heads` (each head gets "
-                f"hidden_dim // num_heads features). Received: hidden_dim={hidden_dim}, "
-                f"num_heads={num_heads}"
-            )
+        check_heads_divide_width(hidden_dim, num_heads)
         weights = keras.initializers.RandomNormal(stddev=0.02)
         self.token_embedding = TokenEmbedding(
             vocabulary_size, hidden_dim, tie_weights=True, embeddings_initializer=weights,

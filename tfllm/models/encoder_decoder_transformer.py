@@ -18,6 +18,7 @@ from tfllm.models.seq2seq_language_model import Seq2SeqLanguageModel, unpack_seq
 from tfllm.validation import (
     check_bool,
     check_choice,
+    check_heads_divide_width,
     check_positive_float,
     check_positive_int,
     check_rate,
@@ -132,12 +133,7 @@ class EncoderDecoderTransformer(Seq2SeqLanguageModel):
         self.norm_first = check_bool("norm_first", norm_first)
         self.tie_embeddings = check_bool("tie_embeddings", tie_embeddings)
         self.layer_norm_epsilon = check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
-        if hidden_dim % num_heads:
-            raise ValueError(
-                "`hidden_dim` must be divisible by `num_heads` (each head gets "
-                f"hidden_dim // num_heads features). Received: hidden_dim={hidden_dim}, "
-                f"num_heads={num_heads}"
-            )
+        check_heads_divide_width(hidden_dim, num_heads)
 
         weights = keras.initializers.RandomNormal(stddev=0.02)
         # Scaled residual init: 2 residual branches per encoder block, 3 per decoder block.

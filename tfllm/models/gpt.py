@@ -16,6 +16,7 @@ from tfllm.models.model_utils import (
 from tfllm.validation import (
     check_bool,
     check_choice,
+    check_heads_divide_width,
     check_positive_float,
     check_positive_int,
     check_rate,
@@ -124,12 +125,7 @@ class GPT(CausalLanguageModel):
         self.norm_first = check_bool("norm_first", norm_first)
         self.tie_embeddings = check_bool("tie_embeddings", tie_embeddings)
         self.layer_norm_epsilon = check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
-        if hidden_dim % num_heads:
-            raise ValueError(
-                "`hidden_dim` must be divisible by `num_heads` (each head gets "
-                f"hidden_dim // num_heads features). Received: hidden_dim={hidden_dim}, "
-                f"num_heads={num_heads}"
-            )
+        check_heads_divide_width(hidden_dim, num_heads)
 
         weights = keras.initializers.RandomNormal(stddev=0.02)
         # Scaled residual init (GPT-2): see the class docstring.
