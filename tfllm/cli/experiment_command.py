@@ -38,6 +38,7 @@ def _list(args):
 
     for name in experiment_names():
         print(f"{name:26} {get_experiment(name).question}")
+    return 0
 
 
 def _check_output(root, names, smoke):
@@ -64,3 +65,4 @@ def _run(args):
     _check_output(args.output, names, args.smoke)
     for name in names:
         run_experiment(name, smoke=args.smoke, output_root=args.output)
+    return 0
