@@ -34,9 +34,10 @@ EXPECTED = {
         ["cross_attention.png"],
     ),
     "04_pretraining_and_classification.ipynb": (
-        ["selected", "replaced by the mask id", "unigram floor", "frozen", "unfrozen",
-         "fine-tuned encoder", "confusion matrix and reliability diagram saved"],
-        ["confusion.png", "reliability.png", "saved_models/notebook-finetune/model.keras"],
+        ["selected", "replaced by the mask id", "unigram floor", "from the floor", "frozen",
+         "unfrozen", "fine-tuned encoder", "confusion matrix and reliability diagram saved"],
+        ["confusion.png", "reliability.png", "pretraining_curve.png",
+         "saved_models/notebook-finetune/model.keras"],
     ),
     "05_objectives_lab.ipynb": (
         ["cross-entropy", "smoothed 0.1", "Brier", "NLL at T", "reliability diagram saved"],
