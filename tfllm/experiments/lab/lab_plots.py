@@ -1,7 +1,7 @@
 """The lab's figures: curves, scatter fronts and reliability diagrams, as matplotlib `Figure`s.
 
 Figures are built without pyplot (no global state, no display) and small (about 6 x 4 inches at
-80 dpi) so that the PNGs committed under `docs/experiments/` stay a few tens of kilobytes;
+80 dpi), so that a report's PNGs stay a few tens of kilobytes;
 `LabRun.save_figure` writes them.
 
 Example:
