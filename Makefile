@@ -31,7 +31,10 @@ run: $(VENV)/.stamp-run
 # One pytest worker per core, at most four: much of a test's time is single-threaded (tracing,
 # process start-up), so on this project's 2-core machine two workers ran the suite in 658 s
 # against 965 s in one process (2026-12-01).
+# The playground's browser test needs Debian's chromium; the script installs it where it can
+# (root and apt-get) and otherwise says in one line why that test will be skipped.
 test: $(VENV)/.stamp-dev
+	bash .ci/install-browser
 	$(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 bench: $(VENV)/.stamp-dev

@@ -44,6 +44,12 @@ EXPECTED = {
         ["lab/reliability.png", "lab/arms/cross-entropy/arm.json",
          "lab/arms/Brier/model/model.keras"],
     ),
+    "06_serving.ipynb": (
+        ["'status': 'ok'", "same seed, same sample: True",
+         "streamed text equals the greedy answer above: True", "422 temperature",
+         "422 max_new_tokens", "Stopped: every request answered"],
+        ["saved_models/notebook-serving/model.keras"],
+    ),
 }
 
 

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "tfllm.cli.finetune_command",
     "tfllm.cli.classify_command",
     "tfllm.cli.experiment_command",
+    "tfllm.cli.serve_command",
 )
 
 

@@ -9,7 +9,7 @@ and `tfllm evaluate --model` read:
     metrics.json     held-out metrics measured at the end of training
     tfllm.json       what ties them together: tfllm version, tokenizer fingerprint, vocabulary size
     loss_curve.png   (when available) the training curve
-    README.md        a model card
+    README.md        the model card (`tfllm.export.model_card`)
 
 Saving writes everything into a temporary sibling directory and renames it into place, so a
 crash never leaves a half-written model, and an existing model is replaced only once the new
@@ -34,6 +34,7 @@ import tfllm
 from tfllm import models as _models  # noqa: F401  (registers tfllm layers/models for loading)
 from tfllm.config import RunConfig
 from tfllm.errors import ModelLoadError, TfllmError, TokenizerError
+from tfllm.export.model_card import model_card
 from tfllm.export.output_guard import MODEL_MANIFEST, check_output_dir
 from tfllm.export.staged_directory import staged_directory
 from tfllm.paths import MODEL_FILE, check_model_dir, os_error_message
@@ -98,31 +99,8 @@ def save_model_dir(path, model, tokenizer, config, *, metrics=None, extra_files=
         for name, source in (extra_files or {}).items():
             if source and Path(source).exists():
                 shutil.copyfile(source, staging / name)
-        (staging / "README.md").write_text(_model_card(path.name, config, manifest, metrics or {}))
+        (staging / "README.md").write_text(model_card(path.name, config, manifest, metrics or {}))
     return path
-
-
-def _model_card(name, config, manifest, metrics):
-    lines = [
-        f"# {name}",
-        "",
-        f"A {config.model.class_name} model ({config.task}) trained by tfllm "
-        f"{manifest['tfllm_version']} with the run config in `config.json`.",
-        "",
-        f"- Parameters: {manifest['parameters']:,}",
-        f"- Tokenizer: {manifest['tokenizer_kind']}, {manifest['vocabulary_size']} ids "
-        f"(fingerprint {manifest['tokenizer_fingerprint']})",
-        f"- Corpus: {config.data.corpus}; context {config.model.config.get('sequence_length')} tokens; "
-        f"{config.train.steps} steps of batch {config.train.batch_size}",
-        "",
-    ]
-    if metrics:
-        lines += ["## Held-out metrics (validation split, measured at the end of training)", ""]
-        lines += ["| metric | value |", "|---|---|"]
-        lines += [f"| {key} | {value:.4f} |" if isinstance(value, float) else f"| {key} | {value} |"
-                  for key, value in sorted(metrics.items())]
-        lines += ["", f"Re-measure with `tfllm evaluate --model saved_models/{name} --json`.", ""]
-    return "\n".join(lines)
 
 
 def load_model_dir(path):

@@ -12,7 +12,13 @@ process with only `tensorflow` and `tensorflow_text` imported) without tfllm or 
                                          {"text": (B,) strings, "num_tokens": (B,) int32}
 
 Both run the same `CachedDecoder` graph as `tfllm.generation.generate` (no XLA, because prompt
-and output lengths vary per request), so greedy output is identical to the Python path.
+and output lengths vary per request), so greedy output is identical to the Python path. The
+graph holds core TensorFlow ops only (plus tf-text's for the tokenizers built on it): the KV
+cache's in-place write, an XLA op (`XlaDynamicUpdateSlice`) in Keras's TensorFlow backend, is
+traced as the core `TensorStridedSliceUpdate`, because TensorFlow Serving refuses XLA
+compilation unless started with `--xla_cpu_compilation_enabled` ("XLA compilation disabled").
+TensorFlow Serving and `saved_model_cli` read the endpoints as signatures; see
+docs/tf_serving.md.
 Prompt characters outside the vocabulary are dropped, an empty prompt starts from the start
 id, and a prompt longer than the context keeps its last `max_cache_length` tokens, as in
 `generate`. Keras's `.keras` file stays the training format; this is the serving format.
@@ -26,11 +32,15 @@ Example:
 >>> tf.saved_model.load("saved_models/shakespeare-char/serving").generate(tf.constant(["ROMEO:"]))  # doctest: +SKIP
 """
 
+import contextlib
 import json
 from pathlib import Path
 
 import keras
 import tensorflow as tf
+# Keras's backend dispatch, where `keras.ops.slice_update` finds its TensorFlow implementation:
+# private, and the only place to swap it (see `_core_ops_only`).
+from keras.src import backend as keras_backend
 
 import tfllm
 from tfllm.errors import GenerationError
@@ -69,8 +79,41 @@ def _with_start_id(ids, bos_id):
     return tf.concat([starts, ids], axis=1)
 
 
+def _slice_update_with_core_ops(inputs, start_indices, updates):
+    """`keras.ops.slice_update` from core TensorFlow ops: `updates` written into `inputs` at
+    `start_indices`, each start clamped so the update fits, as XLA's dynamic_update_slice does."""
+    if isinstance(start_indices, (list, tuple)):
+        start = tf.stack([tf.cast(index, tf.int32) for index in start_indices])  # (rank,)
+    else:
+        start = tf.cast(start_indices, tf.int32)  # (rank,)
+    inputs_shape, updates_shape = tf.shape(inputs), tf.shape(updates)  # (rank,) each
+    start = tf.clip_by_value(start, 0, inputs_shape - updates_shape)
+    return tf.raw_ops.TensorStridedSliceUpdate(
+        input=inputs, begin=start, end=start + updates_shape, strides=tf.ones_like(start),
+        value=tf.cast(updates, inputs.dtype))
+
+
+@contextlib.contextmanager
+def _core_ops_only():
+    """While tracing: Keras's TensorFlow `slice_update` (the XLA op XlaDynamicUpdateSlice, which
+    a TensorFlow Serving started without --xla_cpu_compilation_enabled refuses to run) becomes
+    `_slice_update_with_core_ops`. tests/export/test_saved_model_cli.py checks the exported
+    graph holds no Xla* op. The swap is process-wide while it lasts (an export is the only
+    thing a process traces then); the XLA-compiled Python decoder keeps Keras's op, which
+    `TensorStridedSliceUpdate` cannot replace there (XLA needs its begin to be a constant)."""
+    original = keras_backend.core.slice_update
+    keras_backend.core.slice_update = _slice_update_with_core_ops
+    try:
+        yield
+    finally:
+        keras_backend.core.slice_update = original
+
+
 def serving_module(model, tokenizer, *, defaults=None):
     """A `keras.export.ExportArchive` with the `generate` endpoints (see the module docstring).
+
+    `export_serving` writes it with core TensorFlow ops only; its own `write_out` keeps Keras's
+    XLA cache update, which Python runs but a default TensorFlow Serving refuses.
 
     Args:
         model: a tfllm language model with the step-with-cache protocol.
@@ -193,7 +236,6 @@ def export_serving(model, tokenizer, path, *, defaults=None, overwrite=False, pr
             f"or `tfllm.generate(model, tokenizer, inputs)` for it. "
             f"Received: model of class {type(model).__name__}")
     check_output_dir(path, overwrite=overwrite, protect=protect, what="--output", kind="serving")
-    module = serving_module(model, tokenizer, defaults=defaults)
     marker = {
         "format_version": 1,
         "tfllm_version": tfllm.__version__,
@@ -202,8 +244,13 @@ def export_serving(model, tokenizer, path, *, defaults=None, overwrite=False, pr
         "tokenizer_fingerprint": tokenizer.fingerprint,
         "defaults": {**SERVING_DEFAULTS, **(defaults or {})},
     }
-    # ExportArchive.write_out creates its directory itself.
-    with staged_directory(path, create=False, what="serving export") as staging:
-        module.write_out(str(staging), verbose=False)
-        (staging / SERVING_MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
+    # Saving traces the endpoints again (in TensorFlow's save context), so the save runs with
+    # core ops only as well as the first tracing.
+    with _core_ops_only():
+        module = serving_module(model, tokenizer, defaults=defaults)
+        # ExportArchive.write_out creates its directory itself.
+        with staged_directory(path, create=False, what="serving export") as staging:
+            module.write_out(str(staging), verbose=False)
+            (staging / SERVING_MARKER).write_text(
+                json.dumps(marker, indent=2, sort_keys=True) + "\n")
     return path
