@@ -46,7 +46,7 @@ def test_refusals_are_one_line_and_come_before_tensorflow(untrained_model_dir, t
 def test_sigterm_finishes_the_stream_in_flight_and_stderr_stays_empty(untrained_model_dir):
     server = subprocess.Popen(
         [sys.executable, "-m", "tfllm.cli.main", "serve", "--model", str(untrained_model_dir),
-         "--port", "0"],
+         "--port", "0", "--default-max-new-tokens", "60"],  # warm-up: the request's own shape
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_environment(None))
     try:
         banner = server.stdout.readline()
@@ -54,7 +54,7 @@ def test_sigterm_finishes_the_stream_in_flight_and_stderr_stays_empty(untrained_
         port = int(banner.split("127.0.0.1:")[1].split("/")[0])
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         connection.request("POST", "/v1/generate", json.dumps(
-            {"prompts": ["ROMEO:"], "max_new_tokens": 60, "temperature": 0, "stream": True}))
+            {"prompts": ["ROMEO:"], "temperature": 0, "stream": True}))
         response = connection.getresponse()
         assert response.status == 200
         first = response.readline()

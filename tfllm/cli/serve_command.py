@@ -46,6 +46,10 @@ def register(commands):
     serve.add_argument("--request-timeout-s", type=positive_float, default=120.0,
                        help="a request not answered after this long gets 504 (default 120)")
     serve.add_argument("--access-log", action="store_true", help="log every request on stdout")
+    serve.add_argument("--no-warm-up", action="store_true",
+                       help="start answering at once; by default the decoder is first compiled "
+                            "for a default request (streamed and not), so that one is answered "
+                            "without a compile wait")
     serve.set_defaults(handler=_serve)
 
 
@@ -67,10 +71,12 @@ def _serve(args):
     import uvicorn
 
     from tfllm.export import load_model_dir
-    from tfllm.server.app import create_app, check_servable
+    from tfllm.server.app import check_servable, create_app, warm_up
 
     loaded = load_model_dir(args.model)
     check_servable(loaded)
+    if not args.no_warm_up:
+        warm_up(loaded, settings)
     app = create_app(loaded, settings, on_stopped=_stopped)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host

@@ -112,10 +112,12 @@ def nll_on_words(loaded, documents, words, *, batch_size=64):
 
 
 def sampled_rate(loaded, prompts, words, *, samples, new_tokens, seed=SAMPLE_SEED,
-                 banned=False):
+                 banned=False, jit_compile="auto"):
     """Samples at temperature 1 and counts `words` in them: `{"rate", "count", "characters",
-    "texts"}` (rate per 1,000 characters); `banned` bans every one-token spelling of `words`."""
+    "texts"}` (rate per 1,000 characters); `banned` bans every one-token spelling of `words`;
+    `jit_compile` is `generate`'s (`LabRun.generation_jit_compile`)."""
     options = dict(banned_words=token_spellings(loaded.tokenizer, words)) if banned else {}
+    options["jit_compile"] = jit_compile
     texts = [g.text for g in continuations(loaded, prompts, max_new_tokens=new_tokens,
                                            temperature=1.0, seed=seed, samples=samples,
                                            **options)]
@@ -176,7 +178,8 @@ class ConflictingObjectives(Experiment):
             held = nll_on_words(loaded, held_out(corpus), words)
             for banned in (False, True) if weight == 0 else (False,):
                 scores["ban" if banned else label] = dict(held, **sampled_rate(
-                    loaded, prompts, words, samples=samples, new_tokens=length, banned=banned))
+                    loaded, prompts, words, samples=samples, new_tokens=length, banned=banned,
+                    jit_compile=lab.generation_jit_compile))
         first = lab.arms[_label(*arms[0])]
         texts = [d.text for d in held_out(corpus)]
         report = Report(

@@ -137,6 +137,13 @@ class LabRun:
                       f"{arm.train_seconds:.0f} s")
         return arm
 
+    @property
+    def generation_jit_compile(self):
+        """`generate`'s XLA setting for the lab's decoding: a full run decodes thousands of
+        tokens per model, which repay XLA's compile time; a smoke run decodes a few dozen, and
+        compiling cost about 10 s per model on the 2-core machine."""
+        return False if self.smoke else "auto"
+
     def corpus(self, spec="shakespeare"):
         """The corpus `spec` (`tfllm.data.load_corpus`); in a smoke run each document is cut to
         its first `SMOKE_CHARACTERS` characters, so that the final evaluation of every arm and

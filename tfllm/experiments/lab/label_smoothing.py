@@ -126,7 +126,7 @@ class LabelSmoothing(Experiment):
             loaded = lab.arms[f"eps{epsilon}-seed{seeds[0]}"].load()
             text = generate(loaded.model, loaded.tokenizer, [_SAMPLE_PROMPT],
                             max_new_tokens=40 if lab.smoke else 160, temperature=1.0,
-                            seed=0)[0]
+                            seed=0, jit_compile=lab.generation_jit_compile)[0]
             rows.append([str(epsilon), text.replace("\n", " / ").replace("|", "\\|")])
         report.add_table(f"Samples at temperature 1 from {_SAMPLE_PROMPT!r} (seed 0)",
                          ["eps", "sample"], rows)

@@ -197,7 +197,7 @@ class MismatchedGeneralisation(Experiment):
                 if not prompts:
                     continue
                 result = sampled_rate(loaded, prompts, words, samples=samples,
-                                      new_tokens=length)
+                                      new_tokens=length, jit_compile=lab.generation_jit_compile)
                 result.update(prompts=len(prompts),
                               unknown=unknown_share(loaded.tokenizer, prompts),
                               first_word=first_word_share(result.pop("texts"), words))

@@ -91,7 +91,8 @@ class UnlikelihoodVsRepetition(Experiment):
                 decodings["no-repeat"] = {"no_repeat_ngram_size": NGRAM}
             for key, options in decodings.items():
                 generations = continuations(loaded, prompts, max_new_tokens=length,
-                                            temperature=0.0, **options)
+                                            temperature=0.0,
+                                            jit_compile=lab.generation_jit_compile, **options)
                 scores[key] = dict(continuation_scores(generations), **_validation(arm))
                 samples[key] = generations[0].text
         tokenizer = loaded.tokenizer
