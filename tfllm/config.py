@@ -35,6 +35,8 @@ JIT_COMPILE = ("auto", "true", "false")
 WINDOWS = ("random", "all")
 ENCODING_ERRORS = ("strict", "replace", "skip")
 SCHEDULES = ("cosine", "inverse_sqrt")
+OPTIMIZERS = ("adamw", "muon")
+MUON_MOMENTUM = 0.95  # Keras's default, and the original Muon recipe's
 LOSSES = ("cross_entropy", "hinge", "squared_error", "square_loss")
 PENALTIES = ("unlikelihood", "probability_mass")
 CLASS_WEIGHTS = ("none", "balanced")
@@ -122,6 +124,12 @@ class TrainConfig:
     weight_decay: float = 0.1
     beta_1: float = 0.9
     beta_2: float = 0.99
+    # adamw | muon: Muon (Jordan et al. 2024) on the hidden layers' weight matrices, AdamW with
+    # the settings above on embeddings, output heads, biases and norms. Keras scales Muon's
+    # update to AdamW's size, so one learning rate, schedule and weight decay serve both.
+    optimizer: str = "adamw"
+    # Muon's (Nesterov) momentum, in (0, 1); optimizer=muon only.
+    muon_momentum: float = MUON_MOMENTUM
     # Global-norm gradient clipping (0 disables it).
     clipnorm: float = 1.0
     # XLA: "auto" asks the model class (on for GPT, off for LSTM, by measurement), or "true"/"false".
@@ -191,6 +199,8 @@ class TrainConfig:
             check_non_negative_float(f"train.{name}", getattr(self, name), ConfigError)
         check_open_unit("train.beta_1", self.beta_1, ConfigError)
         check_open_unit("train.beta_2", self.beta_2, ConfigError)
+        check_choice("train.optimizer", self.optimizer, OPTIMIZERS, ConfigError)
+        check_open_unit("train.muon_momentum", self.muon_momentum, ConfigError)
         check_choice("train.jit_compile", self.jit_compile, JIT_COMPILE, ConfigError)
         check_choice("train.strategy", self.strategy, STRATEGIES, ConfigError)
         check_choice("train.loop", self.loop, LOOPS, ConfigError)
@@ -209,7 +219,7 @@ class TrainConfig:
         self._check_objective()
 
     def _check_objective(self):
-        # Settings that would silently do nothing are refused.
+        # Settings that would silently do nothing are refused (the optimizer's too).
         if self.penalty_weight and not self.penalty_words.strip(" ,"):
             raise ConfigError("train.penalty_weight needs the words to penalise: set "
                               "train.penalty_words (comma-separated). Received: "
@@ -223,6 +233,10 @@ class TrainConfig:
             raise ConfigError("train.square_loss_scale and train.square_loss_target rescale "
                               "train.loss=square_loss only. Received: "
                               f"train.loss={self.loss!r}")
+        if self.muon_momentum != MUON_MOMENTUM and self.optimizer != "muon":
+            raise ConfigError("train.muon_momentum sets Muon's momentum: set "
+                              f"train.optimizer=muon or leave train.muon_momentum at "
+                              f"{MUON_MOMENTUM}. Received: train.optimizer={self.optimizer!r}")
 
     def _check_together(self):
         # The cross-field rule a user meets first by shortening a preset (--set train.steps=100).

@@ -9,6 +9,7 @@ MODULES = [
     "masked_cross_entropy",
     "perplexity",
     "bits_per_character",
+    "bits_per_byte",
     "masked_accuracy",
     "bleu",
     "restoration_scores",

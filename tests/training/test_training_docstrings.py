@@ -7,6 +7,8 @@ import pytest
 
 MODULES = [
     "optimizers",
+    "optimizer_additions",
+    "muon_for_matrices",
     "warmup_cosine_decay",
     "inverse_square_root_schedule",
     "evaluation",

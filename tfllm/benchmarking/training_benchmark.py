@@ -92,13 +92,16 @@ def micro_batch_size(train_config):
 
 
 def build_training_optimizer(train_config, learning_rate=None):
-    """`build_optimizer` with the config's AdamW settings and gradient accumulation.
+    """`build_optimizer` with the config's optimizer (AdamW or Muon), its settings and gradient
+    accumulation.
 
     `train.batch_size` stays the batch of one optimizer step; Keras's optimizer averages the
     `train.grad_accum_steps` micro-batch gradients before it.
     """
     return build_optimizer(
         train_config.learning_rate if learning_rate is None else learning_rate,
+        optimizer=train_config.optimizer,
+        muon_momentum=train_config.muon_momentum,
         weight_decay=train_config.weight_decay,
         beta_1=train_config.beta_1,
         beta_2=train_config.beta_2,

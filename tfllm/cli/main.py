@@ -196,6 +196,8 @@ def evaluation_line(result):
     figures = [f"loss {result['loss']:.4f}", f"perplexity {result['perplexity']:.3f}"]
     if "bits_per_character" in result:  # a language model's
         figures.append(f"bits_per_character {result['bits_per_character']:.4f}")
+        if "bits_per_byte" in result:
+            figures.append(f"bits_per_byte {result['bits_per_byte']:.4f}")
     else:  # an encoder-decoder model's: teacher-forced accuracy, then its decoded outputs
         figures += [f"{label} {result[key]:{form}}" for key, label, form in _SEQ2SEQ_FIGURES
                     if key in result]

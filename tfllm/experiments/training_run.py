@@ -179,8 +179,9 @@ def evaluate_model_dir(model_dir, *, corpus=None, split=None, encoding_errors="s
         batch_size: evaluation batch size (default: the training batch size).
     Returns:
         the task's report (for a causal LM `loss` in nats/token, `perplexity`,
-        `bits_per_character`, `accuracy`, `tokens`) plus `characters_per_token`,
-        `characters` (how many were scored), `split` ("whole" for a whole text), `corpus`
+        `bits_per_character`, `bits_per_byte`, `accuracy`, `tokens`) plus
+        `characters_per_token` (and `bytes_per_token` beside bits per byte), `characters` and
+        `bytes` (UTF-8: how much was scored), `split` ("whole" for a whole text), `corpus`
         and `unknown_tokens`: how many tokens of the text the tokenizer could only map to its
         unknown id (a perplexity over text the model cannot spell means little; the CLI warns
         when they are 1% or more of the tokens, `UNKNOWN_TOKENS_WARNING`).
@@ -206,9 +207,15 @@ def evaluate_model_dir(model_dir, *, corpus=None, split=None, encoding_errors="s
         batch_size or config.train.batch_size)
     result = evaluate_model(loaded.model, dataset, task, characters_per_token=ratio)
     result.update(task.decoded_report(loaded.model, loaded.tokenizer, documents))
-    result.update(characters_per_token=ratio, characters=len(text), split=split or "whole",
+    result.update(characters_per_token=ratio, characters=len(text),
+                  bytes=len(text.encode("utf-8")), split=split or "whole",
                   corpus=str(corpus_spec),
                   unknown_tokens=count_unknown_tokens(loaded.tokenizer, text))
+    if "bits_per_character" in result and text:
+        # The same bits over the same text, counted in its UTF-8 bytes instead of characters.
+        characters_per_byte = len(text) / result["bytes"]
+        result.update(bits_per_byte=result["bits_per_character"] * characters_per_byte,
+                      bytes_per_token=ratio / characters_per_byte)
     return result
 
 

@@ -235,7 +235,11 @@ def _training_section(name, config, manifest, metrics):
     decay = (f"cosine decay to {train.min_learning_rate:g}" if train.schedule == "cosine"
              else "inverse square root decay")
     lines.append(
-        f"- Optimizer: AdamW, peak learning rate {train.learning_rate:g} after "
+        f"- Optimizer: "
+        + ("AdamW" if train.optimizer == "adamw"
+           else f"Muon for the weight matrices (momentum {train.muon_momentum:g}), AdamW for "
+                f"embeddings, norms, biases and the output head")
+        + f", peak learning rate {train.learning_rate:g} after "
         f"{train.warmup_steps:,} warmup steps, then {decay}; weight decay "
         f"{train.weight_decay:g}, "
         + (f"gradient clipping at global norm {train.clipnorm:g}" if train.clipnorm

@@ -1,8 +1,8 @@
 """Losses and metrics for language models, computed in float32 over weighted (non-padding) tokens.
 
 - `MaskedCrossEntropy` / `masked_cross_entropy`: sum(w * nats) / sum(w), optional label smoothing.
-- `Perplexity`, `BitsPerCharacter`, `MaskedAccuracy`: exact over a whole evaluation (they keep
-  sums, not per-batch means). Compile them under `weighted_metrics=[...]`: Keras passes
+- `Perplexity`, `BitsPerCharacter`, `BitsPerByte`, `MaskedAccuracy`: exact over a whole
+  evaluation (they keep sums, not per-batch means). Compile them under `weighted_metrics=[...]`: Keras passes
   `sample_weight` only to weighted metrics.
 - `corpus_bleu` / `sentence_bleu` -> `BleuScore`: sacreBLEU's default BLEU, strings in.
 - `casing_accuracy`, `punctuation_scores`, `restoration_report`, `copy_baseline`,
@@ -24,6 +24,7 @@
   `TermMean` per term so the logs show each term by name.
 """
 
+from tfllm.objectives.bits_per_byte import BitsPerByte
 from tfllm.objectives.bits_per_character import BitsPerCharacter
 from tfllm.objectives.bleu import BleuScore, corpus_bleu, sentence_bleu, tokenize_13a
 from tfllm.objectives.calibration import (
@@ -72,6 +73,7 @@ from tfllm.objectives.unlikelihood import (
 from tfllm.objectives.weighted_objective import TermMean, WeightedObjective
 
 __all__ = [
+    "BitsPerByte",
     "BitsPerCharacter",
     "BleuScore",
     "ExpectedCalibrationError",

@@ -1,13 +1,16 @@
 """Training: compile + fit, with what a real run adds as public pieces a notebook can call.
 
 - `compile_arguments(train_config, task, model)`: the `model.compile` arguments (AdamW with
-  decay groups, the warmup-cosine schedule, clipping, accumulation, precision; the task's loss
-  and weighted metrics; XLA); `training_callbacks(...)`: TensorBoard, per-step scalars (loss,
-  learning rate, gradient norm, tokens/s), text samples, the loss curve.
+  decay groups or, with `train.optimizer=muon`, Muon for the matrices; the warmup-cosine
+  schedule, clipping, accumulation, precision; the task's loss and weighted metrics; XLA);
+  `training_callbacks(...)`: TensorBoard, per-step scalars (loss, learning rate, gradient
+  norm, tokens/s), text samples, the loss curve.
 - `train`, `TrainingRun`: a whole run in a run directory, with `model.fit` or
   `CustomTrainingLoop` (`strategy.run`, exact resume, preemption; docs/distributed.md).
-- `evaluate_model`: `model.evaluate` with the task's exact token-weighted metrics.
-- `build_optimizer`, `AdamWithDecayExclusions`, `WarmupCosineDecay`, `learning_rate_schedule`,
+- `evaluate_model`: `model.evaluate` with the task's exact token-weighted metrics;
+  `task_metrics`: those metrics for a text's characters (and bytes) per token.
+- `build_optimizer`, `AdamWithDecayExclusions`, `MuonForMatrices` (Muon on hidden-layer kernels,
+  AdamW on the rest), `WarmupCosineDecay`, `learning_rate_schedule`,
   `InverseSquareRootSchedule` (warmup then 1/sqrt(step), "Noam").
 - `ThroughputLogger`, `TextSampleLogger`, `LossCurvePlot` (+ `plot_loss_curve`): callbacks.
 - `resolve_strategy`, `StrategyChoice`, `per_replica_batch_size`: `tf.distribute` strategies.
@@ -17,9 +20,10 @@
 
 from tfllm.training.accumulated_step_schedule import AccumulatedStepSchedule
 from tfllm.training.custom_training_loop import PREEMPTED_EXIT_CODE, CustomTrainingLoop
-from tfllm.training.evaluation import evaluate_model
+from tfllm.training.evaluation import evaluate_model, task_metrics
 from tfllm.training.inverse_square_root_schedule import InverseSquareRootSchedule
 from tfllm.training.loss_curve_plot import LossCurvePlot, plot_loss_curve
+from tfllm.training.muon_for_matrices import MuonForMatrices
 from tfllm.training.optimizers import NO_DECAY_NAMES, AdamWithDecayExclusions, build_optimizer
 from tfllm.training.precision import PRECISIONS, dtype_policy, wrap_optimizer_for_precision
 from tfllm.training.strategies import STRATEGIES, StrategyChoice, per_replica_batch_size, resolve_strategy
@@ -43,6 +47,7 @@ __all__ = [
     "CustomTrainingLoop",
     "InverseSquareRootSchedule",
     "LossCurvePlot",
+    "MuonForMatrices",
     "NO_DECAY_NAMES",
     "PRECISIONS",
     "PREEMPTED_EXIT_CODE",
@@ -65,6 +70,7 @@ __all__ = [
     "resolve_loop",
     "resolve_strategy",
     "seed_generator_states",
+    "task_metrics",
     "train",
     "training_callbacks",
     "uses_xla",

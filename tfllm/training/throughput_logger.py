@@ -42,8 +42,8 @@ class ThroughputLogger(keras.callbacks.Callback):
       steps in the interval (recovered from Keras's running epoch mean, which is what `logs["loss"]`
       holds at a batch end);
     - writes the TensorBoard scalars `train/loss`, `train/learning_rate`,
-      `train/tokens_per_second` and, when the optimizer keeps it
-      (`AdamWithDecayExclusions.gradient_norm`), `train/gradient_norm` at that step to
+      `train/tokens_per_second` and, when the optimizer keeps it (`gradient_norm`:
+      `AdamWithDecayExclusions`, `MuonForMatrices`), `train/gradient_norm` at that step to
       `log_dir` (when given).
 
     Time is wall clock between batch ends within an epoch, so data loading counts but validation

@@ -255,6 +255,7 @@ def _train_in(directory, config, task, choice, loop, *, corpus, verbose, callbac
             initialize(model)
         arguments = compile_arguments(
             train_config, task, model, characters_per_token=data.characters_per_token,
+            bytes_per_token=getattr(data, "bytes_per_token", None),
             loop=loop, num_replicas=choice.num_replicas, tokenizer=tokenizer)
         model.compile(**arguments)
     directory.start()  # corpus, tokenizer and model are ready: the run begins
@@ -277,6 +278,8 @@ def _train_in(directory, config, task, choice, loop, *, corpus, verbose, callbac
         evaluate_fn=fitted.custom.evaluate if fitted.custom is not None else None,
     )
     metrics["characters_per_token"] = data.characters_per_token
+    if getattr(data, "bytes_per_token", None) is not None:  # a language model's
+        metrics["bytes_per_token"] = data.bytes_per_token
     if choice.is_chief:  # what the model writes for the validation sources, where a task scores it
         metrics.update(task.decoded_report(model, tokenizer, corpus.documents("validation")))
     sample = ""

@@ -17,6 +17,7 @@ plain `model.compile(**compile_arguments(...))` and `model.fit(..., callbacks=..
 
 import keras
 
+from tfllm.training.evaluation import task_metrics
 from tfllm.training.inverse_square_root_schedule import InverseSquareRootSchedule
 from tfllm.training.loss_curve_plot import LossCurvePlot
 from tfllm.training.optimizers import build_optimizer
@@ -67,30 +68,36 @@ def learning_rate_schedule(train_config):
     )
 
 
-def compile_arguments(train_config, task, model, *, characters_per_token=1.0, loop="fit",
-                      num_replicas=1, tokenizer=None):
-    """The `model.compile` arguments of a train config: AdamW with decay groups, the schedule,
-    clipping, accumulation and precision; the task's loss and weighted metrics; XLA.
+def compile_arguments(train_config, task, model, *, characters_per_token=1.0,
+                      bytes_per_token=None, loop="fit", num_replicas=1, tokenizer=None):
+    """The `model.compile` arguments of a train config: AdamW (or Muon for the matrices) with
+    decay groups, the schedule, clipping, accumulation and precision; the task's loss and
+    weighted metrics; XLA.
 
     Call it inside `strategy.scope()` (and `tfllm.training.dtype_policy(precision)`), where the
     model was built. XLA follows `uses_xla`. `tokenizer` maps `train.penalty_words` to ids.
+    `characters_per_token` and, for a task that reports bits per byte, `bytes_per_token` of
+    the validation text go to the task's metrics (`task_metrics`).
     """
     optimizer = build_optimizer(
         learning_rate_schedule(train_config),
+        optimizer=train_config.optimizer,
         weight_decay=train_config.weight_decay,
         beta_1=train_config.beta_1,
         beta_2=train_config.beta_2,
         clipnorm=train_config.clipnorm,
         gradient_accumulation_steps=train_config.grad_accum_steps,
+        muon_momentum=train_config.muon_momentum,
     )
     jit_compile = uses_xla(train_config, model, loop=loop, num_replicas=num_replicas)
     loss = task.training_loss(train_config, tokenizer)
     # A weighted objective (a penalty beside the likelihood) logs each of its terms by name.
     term_metrics = loss.term_metrics() if hasattr(loss, "term_metrics") else []
+    metrics = task_metrics(task, characters_per_token, bytes_per_token)
     return {
         "optimizer": wrap_optimizer_for_precision(optimizer, train_config.precision),
         "loss": loss,
-        "weighted_metrics": [*task.metrics(characters_per_token), *term_metrics],
+        "weighted_metrics": [*metrics, *term_metrics],
         "jit_compile": jit_compile,
         "steps_per_execution": train_config.steps_per_execution if loop == "fit" else 1,
     }
