@@ -175,6 +175,10 @@ def _reading(results):
         f"{name[b]}) {name[low]} reached the lower held-out bits per character: "
         f"{bits[low]:.4f} against {bits[high]:.4f}, {bits[high] - bits[low]:.4f} bits/char "
         f"({100 * (bits[high] - bits[low]) / bits[high]:.1f}%) lower.")
+    if bits[high] - bits[low] < 0.01 * bits[high]:
+        lines.append(
+            "With one seed per arm, a gap under 1% does not show that either architecture "
+            "learns more per token; several seeds would be needed to tell.")
     speed = {label: r["arm"].tokens / r["arm"].train_seconds for label, r in results.items()}
     fast, slow = sorted(results, key=speed.get, reverse=True)
     lines.append(

@@ -50,12 +50,24 @@ def steps_for_tokens(tokens, batch_size, tokens_per_example, eval_interval):
 
 
 def machine_description():
-    """One line: the processor, its cores and the framework versions."""
+    """One line: the processor, its cores, the framework versions and how busy the machine was.
+
+    The load average of the last 15 minutes says whether other work shared the cores while the
+    arms trained: wall times and tokens/s are only comparable between runs on an idle machine,
+    while losses (seeded) do not depend on it.
+    """
     import tensorflow as tf
 
     processor = platform.processor() or platform.machine()
-    return (f"{processor}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+    cores = os.cpu_count()
+    line = (f"{processor}, {cores} cores, Python {platform.python_version()}, "
             f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    if hasattr(os, "getloadavg"):
+        load = os.getloadavg()[2]
+        line += f"; load average {load:.1f} over the last 15 minutes"
+        if load > 1.25 * cores:
+            line += " (other work shared the cores: wall times are longer than on an idle machine)"
+    return line
 
 
 @dataclasses.dataclass
