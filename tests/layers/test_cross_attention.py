@@ -73,12 +73,18 @@ def test_a_future_target_token_changes_nothing_earlier():
     np.testing.assert_allclose(before[:, :3], after[:, :3], atol=1e-5)
 
 
-@pytest.mark.parametrize("norm_first", [True, False])
-def test_cached_steps_with_precomputed_key_value_equal_one_full_pass(norm_first):
-    block = DecoderBlock(**CROSS, norm_first=norm_first)
+@pytest.mark.parametrize("options", [
+    {"norm_first": True}, {"norm_first": False},
+    # The decoder options: rotary in the self-attention only, GQA and QK-norm in both.
+    {"num_key_value_heads": 1, "qk_norm": True, "rotary": True, "normalization": "rms_norm"},
+])
+def test_cached_steps_with_precomputed_key_value_equal_one_full_pass(options):
+    block = DecoderBlock(**CROSS, **options)
     full = np.array(block(X, encoder_outputs=SOURCE, encoder_padding_mask=SOURCE_MASK))
     key_value = block.cross_attention_key_value(SOURCE)  # once for the whole decode
-    cache = np.zeros((2, 2, 2, 4, 4), "float32")  # (B, 2, N, T, H)
+    heads = options.get("num_key_value_heads", 2)
+    assert tuple(key_value.shape) == (2, 2, heads, 5, 4)  # (B, 2, K, S, H)
+    cache = np.zeros((2, 2, heads, 4, 4), "float32")  # (B, 2, K, T, H)
     output, cache = block(X[:, :2], cache=cache, cache_update_index=0,
                           cross_key_value=key_value, encoder_padding_mask=SOURCE_MASK)
     outputs = [np.array(output)]
@@ -134,3 +140,7 @@ def test_key_value_misuse_raises_errors_that_name_the_argument():
         layer(X, SOURCE, key_value=key_value)
     with pytest.raises(ValueError, match=r"key_value.shape=\(2, 2, 5, 2, 4\)"):
         layer(X, key_value=np.zeros((2, 2, 5, 2, 4), "float32"))
+    rotary = MultiHeadAttention(num_heads=2, rotary=True)
+    rotary(X)
+    with pytest.raises(ValueError, match="Received: rotary=True"):
+        rotary.key_value_heads(SOURCE[..., :8])

@@ -1,4 +1,5 @@
-"""`DecoderBlock`: harness runs (pre-LN, post-LN, cached), causality, padding, the cache."""
+"""`DecoderBlock`: harness runs (pre-LN, post-LN, cached, the decoder options), causality,
+padding, the cache."""
 
 import numpy as np
 import pytest
@@ -44,15 +45,44 @@ def test_future_and_padded_tokens_change_nothing_earlier(norm_first):
     np.testing.assert_allclose(before[:, :3], after[:, :3], atol=1e-5)
 
 
-def test_cached_steps_equal_one_full_pass():
-    block = DecoderBlock(num_heads=2, intermediate_dim=16)
+ALL_OPTIONS = {"normalization": "rms_norm", "gated_feed_forward": True, "activation": "silu",
+               "num_key_value_heads": 1, "qk_norm": True, "rotary": True}
+
+
+def test_decoder_options_go_through_the_harness():
+    run_layer_test(
+        DecoderBlock, {"num_heads": 2, "intermediate_dim": 16, **ALL_OPTIONS}, X,
+        call_kwargs={"padding_mask": PADDING},
+        expected_output_shape=(2, 4, 8),
+        # 2 RMSNorms x 1, attention 8 + 2 QK RMSNorms, gated MLP 4
+        expected_num_trainable_weights=16,
+    )
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"normalization": "rms_norm"}, {"gated_feed_forward": True}, {"num_key_value_heads": 1},
+    {"qk_norm": True}, {"rotary": True}, ALL_OPTIONS,
+])
+def test_cached_steps_equal_one_full_pass(options):
+    block = DecoderBlock(num_heads=2, intermediate_dim=16, **options)
     full = np.array(block(X))
-    cache = np.zeros((2, 2, 2, 4, 4), "float32")
-    outputs = []
-    for index in range(4):
+    heads = options.get("num_key_value_heads", 2)
+    cache = np.zeros((2, 2, heads, 4, 4), "float32")  # (B, 2, K, S, H)
+    output, cache = block(X[:, :2], cache=cache, cache_update_index=0)  # prefill
+    outputs = [np.array(output)]
+    for index in range(2, 4):
         output, cache = block(X[:, index:index + 1], cache=cache, cache_update_index=index)
         outputs.append(np.array(output))
     np.testing.assert_allclose(np.concatenate(outputs, axis=1), full, atol=1e-5)
+
+
+def test_rotary_block_takes_each_rows_positions():
+    block = DecoderBlock(num_heads=2, intermediate_dim=16, rotary=True)
+    alone = np.array(block(X[:1, 1:]))  # three tokens from position 0
+    padded, _ = block(X[:1], padding_mask=np.array([[False, True, True, True]]),
+                      cache=np.zeros((1, 2, 2, 4, 4), "float32"), cache_update_index=0,
+                      position_ids=np.array([[0, 0, 1, 2]]))
+    np.testing.assert_allclose(np.array(padded)[:, 1:], alone, atol=1e-5)
 
 
 def test_cache_arguments_are_checked():
@@ -70,6 +100,13 @@ def test_cache_arguments_are_checked():
     ({"num_heads": 2, "intermediate_dim": 16, "norm_first": "pre"}, "norm_first='pre'"),
     ({"num_heads": 2, "intermediate_dim": 16, "layer_norm_epsilon": 0}, "layer_norm_epsilon=0"),
     ({"num_heads": 2, "intermediate_dim": 16, "activation": "nope"}, "activation='nope'"),
+    ({"num_heads": 2, "intermediate_dim": 16, "normalization": "batch"},
+     "normalization='batch'"),
+    ({"num_heads": 2, "intermediate_dim": 16, "gated_feed_forward": 1}, "gated_feed_forward=1"),
+    ({"num_heads": 4, "intermediate_dim": 16, "num_key_value_heads": 3},
+     "num_heads=4, num_key_value_heads=3"),
+    ({"num_heads": 2, "intermediate_dim": 16, "qk_norm": None}, "qk_norm=None"),
+    ({"num_heads": 2, "intermediate_dim": 16, "rotary": "yes"}, "rotary='yes'"),
 ])
 def test_invalid_arguments_are_named(kwargs, name):
     with pytest.raises(ValueError, match=f"Received: {name}"):

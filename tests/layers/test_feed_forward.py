@@ -1,4 +1,5 @@
-"""`FeedForward`: harness run, per-position independence, errors."""
+"""`FeedForward`: harness runs (plain and gated), SwiGLU against NumPy, per-position
+independence, errors."""
 
 import numpy as np
 import pytest
@@ -14,6 +15,26 @@ def test_goes_through_the_harness():
         FeedForward, {"intermediate_dim": 16, "activation": "relu", "dropout": 0.1}, X,
         expected_output_shape=(2, 4, 8), expected_num_trainable_weights=4,
     )
+
+
+def test_gated_goes_through_the_harness():
+    run_layer_test(
+        FeedForward, {"intermediate_dim": 16, "activation": "silu", "gated": True}, X,
+        expected_output_shape=(2, 4, 8), expected_num_trainable_weights=4,
+    )
+
+
+def test_swiglu_equals_numpy():
+    layer = FeedForward(intermediate_dim=16, activation="silu", gated=True)
+    outputs = np.array(layer(X))
+    kernel, bias = (np.array(w) for w in layer.intermediate_dense.weights)
+    assert kernel.shape == (8, 32)  # (D, 2F): the gate's 16 columns, then the linear ones
+    hidden = X @ kernel + bias
+    gate, linear = hidden[..., :16], hidden[..., 16:]
+    swish = gate / (1.0 + np.exp(-gate))
+    expected = (swish * linear) @ np.array(layer.output_dense.kernel) + np.array(
+        layer.output_dense.bias)
+    np.testing.assert_allclose(outputs, expected, atol=1e-5)
 
 
 def test_positions_are_transformed_independently():
@@ -36,6 +57,7 @@ def test_output_kernel_initializer_is_used_for_the_output_projection_only():
     ({"intermediate_dim": 16, "activation": "not_an_activation"},
      "activation='not_an_activation'"),
     ({"intermediate_dim": 16, "dropout": -0.1}, "dropout=-0.1"),
+    ({"intermediate_dim": 16, "gated": "swiglu"}, "gated='swiglu'"),
     ({"intermediate_dim": 16, "output_kernel_initializer": "nope"},
      "output_kernel_initializer='nope'"),
 ])

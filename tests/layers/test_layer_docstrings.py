@@ -8,6 +8,7 @@ import pytest
 MODULES = [
     "attention_utils", "token_embedding", "position_embedding", "sinusoidal_position_encoding",
     "multi_head_attention", "feed_forward", "decoder_block", "encoder_block",
+    "rotary_embedding", "rms_normalization",
 ]
 
 

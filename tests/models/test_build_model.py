@@ -42,7 +42,7 @@ def test_lists_tfllm_model_classes():
                       r".*model.num_heads.*Received: model.heads=4"),
     ("model.num_heads=3", r"`hidden_dim` must be divisible by `num_heads`.*"
                           r"Received: hidden_dim=8, num_heads=3"),
-    ("model.position_encoding=rope", r"Received: position_encoding='rope'"),
+    ("model.position_encoding=alibi", r"Received: position_encoding='alibi'"),
     ("model.num_layers=0", r"Received: num_layers=0"),
     ("model.dropout=1.0", r"Received: dropout=1.0"),
     ("model.num_layers=two", r"model.num_layers' expects an int. Received: model.num_layers='two'"),

@@ -13,6 +13,9 @@ RNG = np.random.default_rng(0)
 TOKEN_IDS = RNG.integers(1, 32, size=(2, 8)).astype("int32")  # (B, T)
 PADDING = np.array([[True] * 8, [True] * 5 + [False] * 3])
 INPUTS = {"token_ids": TOKEN_IDS, "padding_mask": PADDING}
+# The decoder options (each is tested alone in test_gpt_options.py); all at once here.
+ALL_OPTIONS = {"position_encoding": "rope", "normalization": "rms_norm", "feed_forward": "swiglu",
+               "num_key_value_heads": 1, "qk_norm": True, "residual_init": "unscaled"}
 
 
 def test_goes_through_the_harness_with_xla_fit():
@@ -55,7 +58,9 @@ def test_residual_projections_use_the_scaled_init():
     assert np.all(np.array(block.self_attention.query_dense.bias) == 0)
 
 
-@pytest.mark.parametrize("variant", [{}, {"norm_first": False, "position_encoding": "sinusoidal"}])
+@pytest.mark.parametrize("variant", [
+    {}, {"norm_first": False, "position_encoding": "sinusoidal"}, ALL_OPTIONS,
+])
 def test_changing_a_future_token_leaves_earlier_logits_unchanged(variant):
     model = GPT(**SMALL, **variant)
     changed = TOKEN_IDS.copy()
@@ -75,14 +80,23 @@ def test_padded_positions_change_nothing_at_real_positions():
     np.testing.assert_allclose(before[1, :5], after[1, :5], atol=1e-6)
 
 
-@pytest.mark.parametrize("variant", [{}, {"norm_first": False, "position_encoding": "sinusoidal"}])
+XLA_VARIANTS = [{}, {"norm_first": False, "position_encoding": "sinusoidal"}, ALL_OPTIONS]
+
+
+@pytest.mark.parametrize("variant", [
+    *XLA_VARIANTS, {"position_encoding": "rope"}, {"normalization": "rms_norm"},
+    {"feed_forward": "swiglu"}, {"num_key_value_heads": 1}, {"qk_norm": True},
+])
 def test_cached_steps_after_a_prefill_equal_one_full_pass(variant):
     model = GPT(**SMALL, **variant)
     full = np.array(model({"token_ids": TOKEN_IDS}))
     cache = model.build_cache(batch_size=2, max_length=8)
-    assert [tuple(c.shape) for c in cache] == [(2, 2, 2, 8, 4)] * 2  # L x (B, 2, N, S, H)
+    heads = variant.get("num_key_value_heads", 2)
+    assert [tuple(c.shape) for c in cache] == [(2, 2, heads, 8, 4)] * 2  # L x (B, 2, K, S, H)
 
-    @tf.function(jit_compile=True)
+    # A tensor index, as in the decoding loop; its XLA compilation for a few variants only,
+    # to keep the tests short.
+    @tf.function(jit_compile=variant in XLA_VARIANTS)
     def step(token_ids, cache, index):
         return model.call_with_cache(token_ids, cache, index)
 
@@ -95,7 +109,9 @@ def test_cached_steps_after_a_prefill_equal_one_full_pass(variant):
     assert step.experimental_get_tracing_count() == 1
 
 
-@pytest.mark.parametrize("variant", [{}, {"position_encoding": "sinusoidal"}])
+@pytest.mark.parametrize("variant", [
+    {}, {"position_encoding": "sinusoidal"}, {"position_encoding": "rope"}, ALL_OPTIONS,
+])
 def test_left_padded_prompt_with_its_own_positions_equals_the_prompt_alone(variant):
     model = GPT(**SMALL, **variant)
     prompt = TOKEN_IDS[:1, :5]

@@ -2,8 +2,11 @@
 
 - `TokenEmbedding`: ids -> vectors, and (reversed, tied) vectors -> float32 logits.
 - `PositionEmbedding` (learned) and `SinusoidalPositionEncoding` (fixed) position vectors.
-- `MultiHeadAttention`: attention with a fixed-shape KV cache for decoding.
-- `FeedForward`: the position-wise MLP.
+- `MultiHeadAttention`: attention with a fixed-shape KV cache for decoding; grouped-query
+  attention, QK-normalization and rotary embeddings as options.
+- `RotaryEmbedding`: rotary position embeddings (RoPE) for queries and keys.
+- `FeedForward`: the position-wise MLP (plain or gated: SwiGLU).
+- `rms_normalization`: `normalization_layer`, LayerNorm or Keras's RMSNorm by name.
 - `DecoderBlock`: causal self-attention (+ optional cross-attention over an encoder's
   outputs) + MLP with residuals, pre-LN or post-LN.
 - `EncoderBlock`: bidirectional self-attention + MLP with residuals, pre-LN or post-LN.
@@ -19,6 +22,7 @@ from tfllm.layers.encoder_block import EncoderBlock
 from tfllm.layers.feed_forward import FeedForward
 from tfllm.layers.multi_head_attention import MultiHeadAttention
 from tfllm.layers.position_embedding import PositionEmbedding
+from tfllm.layers.rotary_embedding import RotaryEmbedding
 from tfllm.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
 from tfllm.layers.token_embedding import TokenEmbedding
 
@@ -28,6 +32,7 @@ __all__ = [
     "FeedForward",
     "MultiHeadAttention",
     "PositionEmbedding",
+    "RotaryEmbedding",
     "SinusoidalPositionEncoding",
     "TokenEmbedding",
     "causal_mask",

@@ -1,4 +1,5 @@
-"""Attention masks: the causal mask (with a cache index) and merging it with a padding mask.
+"""Attention masks: the causal mask (with a cache index) and merging it with a padding mask;
+and the checks of a KV cache's (or precomputed keys' and values') arguments.
 
 Masks are boolean with True = "this query may attend to this key". Shapes: B batch, T query
 (target) length, S key (source) length.
@@ -21,7 +22,7 @@ import numbers
 
 from keras import ops
 
-from tfllm.validation import check_non_negative_int
+from tfllm.validation import check_non_negative_int, check_positive_int
 
 
 def causal_mask(batch_size, query_length, key_length, cache_index=0):
@@ -90,3 +91,98 @@ def merge_padding_and_attention_masks(padding_mask, attention_mask):
     if attention_mask is None:
         return padding_mask
     return ops.logical_and(padding_mask, attention_mask)  # (B, T, S)
+
+
+def check_attention_arguments(value, attention_mask, cache, cache_update_index, key_value,
+                              position_ids, *, rotary, heads, head_dim):
+    """Raises `ValueError` unless a `MultiHeadAttention` call's arguments fit together.
+
+    Args:
+        value, attention_mask, cache, cache_update_index, key_value, position_ids: the call's
+            arguments (`cache` and `key_value` are (B, 2, K, S, H) tensors).
+        rotary: whether the layer rotates queries and keys (self-attention only).
+        heads: K, the layer's key/value heads.
+        head_dim: H, the layer's head size.
+    """
+    if cache is None:
+        if cache_update_index is not None:
+            raise ValueError(
+                "`cache_update_index` is only meaningful together with `cache`. "
+                f"Received: cache=None, cache_update_index={cache_update_index!r}"
+            )
+    else:
+        check_cache_arguments(value, attention_mask, cache, cache_update_index, heads, head_dim)
+    if key_value is not None:
+        if value is not None or cache is not None:
+            given = "value" if value is not None else "cache"
+            raise ValueError(
+                "`key_value` holds the keys and values already projected, so `value` and "
+                f"`cache` must be None with it. Received: key_value and {given}"
+            )
+        check_key_value_shape("key_value", key_value, heads, head_dim)
+    if rotary and (value is not None or key_value is not None):
+        raise ValueError(
+            "Rotary embeddings rotate queries and keys of the same sequence by their "
+            "positions, so a layer with rotary=True does self-attention only: `value` and "
+            "`key_value` must be None. Received: rotary=True with cross-attention inputs"
+        )
+    if position_ids is not None and not rotary:
+        raise ValueError(
+            "`position_ids` positions the rotary embeddings, which this layer does not "
+            "have; build it with rotary=True. Received: rotary=False, position_ids given"
+        )
+
+
+def check_cache_arguments(value, attention_mask, cache, cache_update_index, heads, head_dim):
+    """Raises `ValueError` unless the arguments of a cached self-attention call are well formed.
+
+    Args:
+        value, attention_mask, cache, cache_update_index: the call's arguments; `cache` must
+            be a (B, 2, K, S, H) tensor.
+        heads: K, the layer's key/value heads.
+        head_dim: H, the layer's head size.
+    """
+    if value is not None:
+        raise ValueError(
+            "`value` must be None when `cache` is given: the cache holds this layer's own "
+            "keys and values (cached self-attention). "
+            f"Received: value with shape {tuple(value.shape)}"
+        )
+    if cache_update_index is None:
+        raise ValueError(
+            "`cache_update_index` is required with `cache`: it is the position where this "
+            "step's keys and values are written. Received: cache_update_index=None"
+        )
+    if attention_mask is None:
+        raise ValueError(
+            "`attention_mask` is required with `cache`: without it the queries would attend "
+            "to the empty slots past `cache_update_index`. Use "
+            "`tfllm.layers.attention_utils.causal_mask(B, T, S, cache_update_index)`. "
+            "Received: attention_mask=None"
+        )
+    check_key_value_shape("cache", cache, heads, head_dim)
+
+
+def check_key_value_shape(name, tensor, heads, head_dim):
+    """Raises `ValueError` unless `tensor` (argument `name`) is (B, 2, heads, S, head_dim)."""
+    shape = tuple(tensor.shape)
+    if len(shape) != 5 or (shape[1], shape[2], shape[4]) != (2, heads, head_dim):
+        raise ValueError(
+            f"`{name}` must have shape (B, 2, K, S, H) = (B, 2, {heads}, S, {head_dim}): keys "
+            "and values of the K key/value heads, as `key_value_heads` returns. "
+            f"Received: {name}.shape={shape}"
+        )
+
+
+def check_key_value_heads(num_heads, num_key_value_heads):
+    """K, the key/value heads: `num_heads` when None, else a positive divisor of it."""
+    if num_key_value_heads is None:
+        return num_heads
+    check_positive_int("num_key_value_heads", num_key_value_heads)
+    if num_heads % num_key_value_heads:
+        raise ValueError(
+            "`num_key_value_heads` must divide `num_heads`: each key/value head serves "
+            "num_heads // num_key_value_heads query heads. "
+            f"Received: num_heads={num_heads}, num_key_value_heads={num_key_value_heads}"
+        )
+    return int(num_key_value_heads)

@@ -27,6 +27,16 @@ class DecoderBlock(TransformerBlock):
     decoding loop computes them once, `cross_attention_key_value(encoder_outputs)`, and
     passes them to every step as `cross_key_value`.
 
+    Options of current decoders, each off by default (the GPT-2 block):
+    `normalization="rms_norm"` makes every norm of the block an RMSNorm (Zhang & Sennrich,
+    2019; see `tfllm.layers.rms_normalization`); `gated_feed_forward=True` with
+    `activation="silu"` makes the MLP a SwiGLU (Shazeer, 2020; `intermediate_dim` is then the
+    width of each half, see `FeedForward`); `num_key_value_heads=K` shares each key/value head
+    among N / K query heads (GQA, Ainslie et al., 2023), in self- and cross-attention, and the
+    cache holds K heads; `qk_norm=True` normalizes queries and keys per head (Dehghani et al.,
+    2023); `rotary=True` rotates the self-attention's queries and keys by their positions
+    (RoFormer, Su et al., 2021; never the cross-attention's). See `MultiHeadAttention`.
+
     The block builds its own mask: causal (query i sees keys j <= i) AND the key padding
     mask. With a cache, the T inputs are the tokens at positions
     `cache_update_index .. cache_update_index + T - 1`, the causal mask is shifted to match,
@@ -44,6 +54,11 @@ class DecoderBlock(TransformerBlock):
             stream (attention outputs and feed-forward output); defaults to
             `kernel_initializer`.
         cross_attention: bool; add cross-attention over `encoder_outputs`.
+        normalization: "layer_norm" (default) or "rms_norm", for every norm of the block.
+        gated_feed_forward: a gated MLP (SwiGLU with `activation="silu"`).
+        num_key_value_heads: K key/value heads, a divisor of `num_heads`; None means N.
+        qk_norm: normalize queries and keys per head before the dot product.
+        rotary: rotary position embeddings in the self-attention (H must be even).
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -53,14 +68,16 @@ class DecoderBlock(TransformerBlock):
         attention_mask: optional bool (B, T, S), True where query i may attend to key j,
             combined (AND) with the causal and padding masks; e.g. a document mask for packed
             rows.
-        cache: optional (B, 2, N, S, H) key/value cache of this block.
+        cache: optional (B, 2, K, S, H) key/value cache of this block.
         cache_update_index: int or scalar int tensor, the position of the first input
             token; required with `cache`.
         encoder_outputs: (B, S, D_e) encoder outputs (cross-attention only); the block's
             cross-attention projections are built for D_e (D when first called without them).
         encoder_padding_mask: optional bool (B, S), True for real source tokens.
-        cross_key_value: (B, 2, N, S, H) from `cross_attention_key_value(encoder_outputs)`,
+        cross_key_value: (B, 2, K, S, H) from `cross_attention_key_value(encoder_outputs)`,
             instead of `encoder_outputs`; required with `cache` in a cross-attention block.
+        position_ids: optional (B, T) int positions of the inputs, for the rotary embeddings
+            only (default: `cache_update_index + 0 .. T - 1`).
         training: bool, whether dropout is active.
 
     Returns:
@@ -97,13 +114,20 @@ class DecoderBlock(TransformerBlock):
         kernel_initializer="glorot_uniform",
         output_kernel_initializer=None,
         cross_attention=False,
+        normalization="layer_norm",
+        gated_feed_forward=False,
+        num_key_value_heads=None,
+        qk_norm=False,
+        rotary=False,
         **kwargs,
     ):
         super().__init__(
             num_heads, intermediate_dim, dropout=dropout, norm_first=norm_first,
             layer_norm_epsilon=layer_norm_epsilon, activation=activation,
             kernel_initializer=kernel_initializer,
-            output_kernel_initializer=output_kernel_initializer, **kwargs)
+            output_kernel_initializer=output_kernel_initializer, normalization=normalization,
+            gated_feed_forward=gated_feed_forward, num_key_value_heads=num_key_value_heads,
+            qk_norm=qk_norm, rotary=rotary, **kwargs)
         self.cross_attention = check_bool("cross_attention", cross_attention)
 
     def build(self, inputs_shape, encoder_outputs_shape=None):
@@ -132,6 +156,7 @@ class DecoderBlock(TransformerBlock):
         encoder_outputs=None,
         encoder_padding_mask=None,
         cross_key_value=None,
+        position_ids=None,
         training=None,
     ):
         self._check_cross_arguments(encoder_outputs, encoder_padding_mask, cross_key_value, cache)
@@ -160,7 +185,7 @@ class DecoderBlock(TransformerBlock):
         def self_attend(h):
             output = self.self_attention(
                 h, attention_mask=mask, cache=cache, cache_update_index=cache_update_index,
-                training=training)
+                position_ids=position_ids, training=training)
             if cache is None:
                 return output
             new_cache.append(output[1])
@@ -187,7 +212,7 @@ class DecoderBlock(TransformerBlock):
         Args:
             encoder_outputs: (B, S, D_e) encoder outputs.
         Returns:
-            (B, 2, N, S, H) tensor to pass as `cross_key_value`: computed once per source, it
+            (B, 2, K, S, H) tensor to pass as `cross_key_value`: computed once per source, it
             spares each decoding step the two (B, S, D_e) projections.
         """
         if not self.cross_attention:

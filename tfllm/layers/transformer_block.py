@@ -4,11 +4,14 @@ feed-forward residual branch and the config.
 Not a layer to use on its own (it is not registered): `EncoderBlock` and `DecoderBlock` subclass
 it and add their attention branches. Pre-LN (`norm_first=True`) normalizes each branch's input
 and leaves the residual stream alone; post-LN (`norm_first=False`, the original Transformer)
-normalizes the sum after each branch.
+normalizes the sum after each branch. The options of current decoders (RMSNorm, a gated
+feed-forward, grouped-query attention, QK-normalization, rotary embeddings) are set here, so
+both kinds of block take them; `DecoderBlock` documents them.
 """
 
 import keras
 
+from tfllm.layers.attention_utils import check_key_value_heads
 from tfllm.layers.feed_forward import FeedForward
 from tfllm.layers.layer_utils import (
     get_activation,
@@ -17,7 +20,14 @@ from tfllm.layers.layer_utils import (
     static_last_dim,
 )
 from tfllm.layers.multi_head_attention import MultiHeadAttention
-from tfllm.validation import check_bool, check_positive_float, check_positive_int, check_rate
+from tfllm.layers.rms_normalization import NORMALIZATIONS, normalization_layer
+from tfllm.validation import (
+    check_bool,
+    check_choice,
+    check_positive_float,
+    check_positive_int,
+    check_rate,
+)
 
 
 class TransformerBlock(keras.layers.Layer):
@@ -33,6 +43,11 @@ class TransformerBlock(keras.layers.Layer):
         activation="gelu",
         kernel_initializer="glorot_uniform",
         output_kernel_initializer=None,
+        normalization="layer_norm",
+        gated_feed_forward=False,
+        num_key_value_heads=None,
+        qk_norm=False,
+        rotary=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -48,13 +63,20 @@ class TransformerBlock(keras.layers.Layer):
             if output_kernel_initializer is None
             else get_initializer("output_kernel_initializer", output_kernel_initializer)
         )
+        self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
+        self.gated_feed_forward = check_bool("gated_feed_forward", gated_feed_forward)
+        self.num_key_value_heads = (
+            None if num_key_value_heads is None
+            else check_key_value_heads(self.num_heads, num_key_value_heads))
+        self.qk_norm = check_bool("qk_norm", qk_norm)
+        self.rotary = check_bool("rotary", rotary)
 
     def _build_sublayers(self, inputs_shape, between=None):
         """Creates and builds the self-attention and feed-forward branches' layers; `between`,
         if given, creates what sits between them (the decoder's cross-attention)."""
         self._check_width(inputs_shape)
         self.self_attention_layer_norm = self._layer_norm("self_attention_layer_norm")
-        self.self_attention = self._attention("self_attention")
+        self.self_attention = self._attention("self_attention", rotary=self.rotary)
         self.self_attention_dropout = self._dropout("self_attention_dropout")
         if between is not None:
             between()
@@ -74,15 +96,21 @@ class TransformerBlock(keras.layers.Layer):
             )
 
     def _layer_norm(self, name):
-        return keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name)
+        # LayerNorm or RMSNorm, per `normalization`; the names stay "..._layer_norm" either way.
+        return normalization_layer(
+            self.normalization, self.layer_norm_epsilon, self.dtype_policy, name)
 
-    def _attention(self, name):
+    def _attention(self, name, rotary=False):
         return MultiHeadAttention(
             num_heads=self.num_heads,
             dropout=self.dropout,
             kernel_initializer=self.kernel_initializer,
             output_kernel_initializer=self.output_kernel_initializer,
+            num_key_value_heads=self.num_key_value_heads,
+            qk_norm=self.qk_norm,
+            normalization=self.normalization,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+            rotary=rotary,
             dtype=self.dtype_policy,
             name=name,
         )
@@ -97,6 +125,7 @@ class TransformerBlock(keras.layers.Layer):
             dropout=self.dropout,
             kernel_initializer=self.kernel_initializer,
             output_kernel_initializer=self.output_kernel_initializer,
+            gated=self.gated_feed_forward,
             dtype=self.dtype_policy,
             name="feed_forward",
         )
@@ -127,6 +156,11 @@ class TransformerBlock(keras.layers.Layer):
                 "output_kernel_initializer": serialize_optional_initializer(
                     self.output_kernel_initializer
                 ),
+                "normalization": self.normalization,
+                "gated_feed_forward": self.gated_feed_forward,
+                "num_key_value_heads": self.num_key_value_heads,
+                "qk_norm": self.qk_norm,
+                "rotary": self.rotary,
             }
         )
         return config

@@ -6,6 +6,8 @@ import keras
 from keras import ops
 
 from tfllm.layers import DecoderBlock, PositionEmbedding, SinusoidalPositionEncoding, TokenEmbedding
+from tfllm.layers.attention_utils import check_key_value_heads
+from tfllm.layers.rms_normalization import NORMALIZATIONS, normalization_layer
 from tfllm.limits import check_at_most
 from tfllm.models.causal_language_model import CausalLanguageModel
 from tfllm.models.model_utils import (
@@ -22,7 +24,9 @@ from tfllm.validation import (
     check_rate,
 )
 
-POSITION_ENCODINGS = ("learned", "sinusoidal")
+POSITION_ENCODINGS = ("learned", "sinusoidal", "rope")
+FEED_FORWARDS = ("gelu", "swiglu")
+RESIDUAL_INITS = ("scaled", "unscaled")
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
@@ -34,18 +38,33 @@ class GPT(CausalLanguageModel):
     embedding when tied) -> (B, T, V) logits, float32 under every dtype policy.
 
     Initialization follows GPT-2 / nanoGPT: weights normal(0, 0.02), biases zero, LayerNorms
-    (1, 0), and the two projections that write into the residual stream in each block (the
-    attention output and the feed-forward output) normal(0, 0.02 / sqrt(2 * num_layers)).
-    Each block adds two branches to the residual stream, so at initialization its variance
-    would grow with 2 * num_layers; shrinking those projections by 1/sqrt(2 * num_layers)
-    keeps the stream's scale roughly independent of depth.
+    (1, 0), and (`residual_init="scaled"`) the two projections that write into the residual
+    stream in each block (the attention output and the feed-forward output) normal(0, 0.02 /
+    sqrt(2 * num_layers)) ("Language Models are Unsupervised Multitask Learners", 2019). Each
+    block adds two branches to the residual stream, so at initialization its variance would
+    grow with 2 * num_layers; shrinking those projections by 1/sqrt(2 * num_layers) keeps the
+    stream's scale roughly independent of depth. `residual_init="unscaled"` gives them
+    normal(0, 0.02) like every other weight.
+
+    Options of current decoders, each off by default (the GPT-2 model every preset and saved
+    model was built with; `docs/decoder-options.md`): rotary embeddings
+    (`position_encoding="rope"`; Su et al., "RoFormer", 2021) rotate each head's queries and
+    keys by their positions instead of adding position vectors; RMSNorm
+    (`normalization="rms_norm"`; Zhang & Sennrich, 2019) for every norm; a SwiGLU MLP
+    (`feed_forward="swiglu"`; Shazeer, "GLU Variants Improve Transformer", 2020) whose two
+    inner halves are each `intermediate_dim` wide (3 D F weights, not 2 D F: nothing is
+    rescaled, so pass about 2/3 of a GELU MLP's width to match its size); grouped-query
+    attention (`num_key_value_heads=K`; Ainslie et al., "GQA", 2023), which shrinks the
+    key/value projections and the KV cache by N / K; QK-normalization (`qk_norm=True`;
+    Dehghani et al., "Scaling Vision Transformers to 22 Billion Parameters", 2023).
 
     Decoding with a KV cache (used by `tfllm.generation`): `build_cache(B, S)` returns one zero
-    (B, 2, N, S, H) key/value cache per block; `call_with_cache(token_ids, cache, index)` runs
-    the (B, T) tokens in cache slots `index .. index + T - 1`, writes their keys and values
-    into the cache and returns `(logits, new_cache)`. A prefill of the prompt followed by
-    one-token steps gives the same logits as one full pass. `max_cache_length` is the longest
-    cache (the learned positions): decoding past it needs a sliding window.
+    (B, 2, K, S, H) key/value cache per block (K = N without GQA); `call_with_cache(token_ids,
+    cache, index)` runs the (B, T) tokens in cache slots `index .. index + T - 1`, writes their
+    keys and values into the cache and returns `(logits, new_cache)`. A prefill of the prompt
+    followed by one-token steps gives the same logits as one full pass. `max_cache_length` is
+    the longest cache (the learned or trained positions); past it `tfllm.generation` slides a
+    window and runs the kept tokens again from position 0, so rotary keys are rotated anew.
 
     Args:
         vocabulary_size: V, the number of token ids.
@@ -57,10 +76,17 @@ class GPT(CausalLanguageModel):
         hidden_dim: D, the model width.
         intermediate_dim: width of the feed-forward inner layer, usually 4 * D.
         dropout: dropout rate on embeddings, attention weights and residual branches.
-        position_encoding: "learned" (GPT-2 table) or "sinusoidal" (fixed, Vaswani et al.).
-        norm_first: True for pre-LN blocks (GPT-2) plus a final LayerNorm; False for post-LN.
+        position_encoding: "learned" (GPT-2 table), "sinusoidal" (fixed, Vaswani et al.) or
+            "rope" (rotary, in every self-attention; hidden_dim / num_heads must be even).
+        norm_first: True for pre-LN blocks (GPT-2) plus a final norm; False for post-LN.
         tie_embeddings: share the token embedding with the output projection.
-        layer_norm_epsilon: epsilon of every LayerNorm.
+        layer_norm_epsilon: epsilon of every norm.
+        normalization: "layer_norm" (default) or "rms_norm", for every norm of the model.
+        feed_forward: "gelu" (default: GELU MLP) or "swiglu" (gated SiLU MLP).
+        num_key_value_heads: K, key/value heads per attention; a divisor of `num_heads`.
+            None (default) means K = N.
+        qk_norm: normalize queries and keys per head before the dot product.
+        residual_init: "scaled" (default, GPT-2) or "unscaled"; see above.
         **kwargs: standard model arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -106,6 +132,11 @@ class GPT(CausalLanguageModel):
         norm_first=True,
         tie_embeddings=True,
         layer_norm_epsilon=1e-5,
+        normalization="layer_norm",
+        feed_forward="gelu",
+        num_key_value_heads=None,
+        qk_norm=False,
+        residual_init="scaled",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -125,13 +156,25 @@ class GPT(CausalLanguageModel):
         self.norm_first = check_bool("norm_first", norm_first)
         self.tie_embeddings = check_bool("tie_embeddings", tie_embeddings)
         self.layer_norm_epsilon = check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
-        check_heads_divide_width(hidden_dim, num_heads)
+        self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
+        self.feed_forward = check_choice("feed_forward", feed_forward, FEED_FORWARDS)
+        self.num_key_value_heads = (
+            None if num_key_value_heads is None
+            else check_key_value_heads(self.num_heads, num_key_value_heads))
+        self.qk_norm = check_bool("qk_norm", qk_norm)
+        self.residual_init = check_choice("residual_init", residual_init, RESIDUAL_INITS)
+        head_dim = check_heads_divide_width(hidden_dim, num_heads)
+        if position_encoding == "rope" and head_dim % 2:
+            raise ValueError(
+                "Rotary embeddings rotate pairs of features, so position_encoding='rope' needs "
+                "an even head size hidden_dim // num_heads. "
+                f"Received: hidden_dim={hidden_dim}, num_heads={num_heads}"
+            )
 
         weights = keras.initializers.RandomNormal(stddev=0.02)
         # Scaled residual init (GPT-2): see the class docstring.
-        residual_weights = keras.initializers.RandomNormal(
-            stddev=0.02 / math.sqrt(2 * num_layers)
-        )
+        residual_scale = math.sqrt(2 * num_layers) if residual_init == "scaled" else 1.0
+        residual_weights = keras.initializers.RandomNormal(stddev=0.02 / residual_scale)
         self.token_embedding = TokenEmbedding(
             vocabulary_size,
             hidden_dim,
@@ -145,6 +188,8 @@ class GPT(CausalLanguageModel):
                 sequence_length, initializer=weights, dtype=self.dtype_policy,
                 name="position_embedding",
             )
+        elif position_encoding == "rope":
+            self.position_embedding = None  # the attention layers rotate queries and keys
         else:
             self.position_embedding = SinusoidalPositionEncoding(
                 dtype=self.dtype_policy, name="position_embedding"
@@ -159,9 +204,14 @@ class GPT(CausalLanguageModel):
                 dropout=dropout,
                 norm_first=norm_first,
                 layer_norm_epsilon=layer_norm_epsilon,
-                activation="gelu",
+                activation="silu" if feed_forward == "swiglu" else "gelu",
                 kernel_initializer=weights,
                 output_kernel_initializer=residual_weights,
+                normalization=normalization,
+                gated_feed_forward=feed_forward == "swiglu",
+                num_key_value_heads=num_key_value_heads,
+                qk_norm=qk_norm,
+                rotary=position_encoding == "rope",
                 dtype=self.dtype_policy,
                 name=f"decoder_block_{i}",
             )
@@ -170,9 +220,8 @@ class GPT(CausalLanguageModel):
         # Pre-LN blocks leave the residual stream unnormalized, so it is normalized once
         # before the output projection; post-LN blocks already end in a LayerNorm.
         self.final_layer_norm = (
-            keras.layers.LayerNormalization(
-                epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="final_layer_norm"
-            )
+            normalization_layer(normalization, layer_norm_epsilon, self.dtype_policy,
+                                "final_layer_norm")
             if norm_first
             else None
         )
@@ -181,7 +230,8 @@ class GPT(CausalLanguageModel):
         batch_size, length = token_ids_shape(inputs_shape)
         hidden_shape = (batch_size, length, self.hidden_dim)  # (B, T, D)
         self.token_embedding.build((batch_size, length))
-        self.position_embedding.build(hidden_shape)
+        if self.position_embedding is not None:
+            self.position_embedding.build(hidden_shape)
         for block in self.decoder_blocks:
             block.build(hidden_shape)
         if self.final_layer_norm is not None:
@@ -213,7 +263,7 @@ class GPT(CausalLanguageModel):
             max_length: S, the number of positions the cache holds (prompt plus new tokens);
                 at most `max_cache_length`.
         Returns:
-            A tuple of L zero tensors of shape (B, 2, N, S, H) in the model's compute dtype,
+            A tuple of L zero tensors of shape (B, 2, K, S, H) in the model's compute dtype,
             one per block: the keys (index 0) and values (index 1) of each position and head.
             Separate tensors, rather than one (B, L, 2, S, N, H) stack, let XLA update each in
             place inside a decoding loop; re-stacking the layers at every step copied the whole
@@ -229,7 +279,7 @@ class GPT(CausalLanguageModel):
                 f"built for (sequence_length). Received: max_length={max_length}"
             )
         head_dim = self.hidden_dim // self.num_heads
-        shape = (batch_size, 2, self.num_heads, max_length, head_dim)
+        shape = (batch_size, 2, self._cache_heads(), max_length, head_dim)
         return tuple(ops.zeros(shape, dtype=self.compute_dtype) for _ in range(self.num_layers))
 
     def call_with_cache(
@@ -241,7 +291,7 @@ class GPT(CausalLanguageModel):
             token_ids: (B, T) int ids of the tokens for cache slots
                 `cache_update_index .. cache_update_index + T - 1`: the whole prompt for a
                 prefill (index 0), one token per decoding step.
-            cache: the L (B, 2, N, S, H) caches from `build_cache` (or a previous call).
+            cache: the L (B, 2, K, S, H) caches from `build_cache` (or a previous call).
             cache_update_index: int or scalar int tensor, the slot of `token_ids[:, 0]`.
             padding_mask: optional (B, S) bool over the cache slots, False for slots that hold
                 padding (a left-padded prompt); they are never attended to.
@@ -258,6 +308,8 @@ class GPT(CausalLanguageModel):
         x = self._embed(
             token_ids, start_index=cache_update_index, position_ids=position_ids, training=False
         )  # (B, T, D)
+        # Rotary embeddings take the positions inside attention, added vectors in `_embed`.
+        rotary_positions = position_ids if self.position_encoding == "rope" else None
         new_cache = []
         for block, layer_cache in zip(self.decoder_blocks, cache):
             x, layer_cache = block(
@@ -265,14 +317,20 @@ class GPT(CausalLanguageModel):
                 padding_mask=padding_mask,
                 cache=layer_cache,
                 cache_update_index=cache_update_index,
+                position_ids=rotary_positions,
             )
             new_cache.append(layer_cache)
         return self._logits(x), tuple(new_cache)
 
+    def _cache_heads(self):
+        return self.num_key_value_heads or self.num_heads  # K: N without GQA
+
     def _embed(self, token_ids, start_index, training, position_ids=None):
         x = self.token_embedding(token_ids)  # (B, T, D)
-        # (B, T, D)
-        x = x + self.position_embedding(x, start_index=start_index, position_ids=position_ids)
+        if self.position_embedding is not None:
+            # (B, T, D)
+            x = x + self.position_embedding(x, start_index=start_index,
+                                            position_ids=position_ids)
         return self.embedding_dropout(x, training=training)
 
     def _logits(self, x):
@@ -285,18 +343,19 @@ class GPT(CausalLanguageModel):
 
         A multiply-add is 2 FLOPs and the backward pass costs twice the forward one, so each
         weight that enters a matrix product for every token costs 6 FLOPs per token. N_matmul
-        counts those weights: per decoder block the query, key, value and output projections
-        (4 D^2) and the feed-forward pair (2 D F), and the output projection (D V), whether or
-        not it is tied to the token embedding. Embedding lookups (a gather: no arithmetic),
-        biases and norms (O(D) per token) are left out. 12 L T D is attention itself: per
-        token and layer, scores Q K^T (2 T D) and the weighted sum of values (2 T D), times 3,
-        counted over the whole T x T square that the dense kernels compute even where the
-        causal mask discards half. This is nanoGPT's `6 N + 12 L H Q T` (its N, all
-        parameters but the position table, includes the tied embedding that doubles as the
-        output projection) with N restricted to matmul weights. The shorthand 6 x
-        `count_params()` differs by the embedding tables (counted, though they do no
-        arithmetic) and by the attention term (missing): this count is 6% above it for the
-        `gpt-baby` preset and 10% above it for `gpt-small` (V = 65).
+        counts those weights: per decoder block the query and output projections (2 D^2),
+        the key and value projections (2 D^2, or 2 D K H with K key/value heads) and the
+        feed-forward pair (2 D F, or 3 D F for SwiGLU), and the output projection (D V),
+        whether or not it is tied to the token embedding. Embedding lookups (a gather: no
+        arithmetic), biases, norms and rotations (O(D) per token) are left out. 12 L T D is
+        attention itself: per token and layer, scores Q K^T (2 T D) and the weighted sum of
+        values (2 T D), times 3, counted over the whole T x T square that the dense kernels
+        compute even where the causal mask discards half. This is nanoGPT's
+        `6 N + 12 L H Q T` (its N, all parameters but the position table, includes the tied
+        embedding that doubles as the output projection) with N restricted to matmul
+        weights. The shorthand 6 x `count_params()` differs by the embedding tables (counted,
+        though they do no arithmetic) and by the attention term (missing): this count is 6%
+        above it for the `gpt-baby` preset and 10% above it for `gpt-small` (V = 65).
 
         Returns:
             An int; it needs no built weights.
@@ -309,7 +368,9 @@ class GPT(CausalLanguageModel):
         6912
         """
         width = self.hidden_dim
-        per_block = 4 * width * width + 2 * width * self.intermediate_dim
+        key_value_width = self._cache_heads() * (width // self.num_heads)  # K H
+        feed_forward = (3 if self.feed_forward == "swiglu" else 2) * self.intermediate_dim
+        per_block = 2 * width * width + 2 * width * key_value_width + width * feed_forward
         matmul_weights = self.num_layers * per_block + width * self.vocabulary_size
         attention = 12 * self.num_layers * self.sequence_length * width
         return 6 * matmul_weights + attention
@@ -329,6 +390,11 @@ class GPT(CausalLanguageModel):
                 "norm_first": self.norm_first,
                 "tie_embeddings": self.tie_embeddings,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
+                "normalization": self.normalization,
+                "feed_forward": self.feed_forward,
+                "num_key_value_heads": self.num_key_value_heads,
+                "qk_norm": self.qk_norm,
+                "residual_init": self.residual_init,
             }
         )
         return config
