@@ -46,7 +46,7 @@ def test_refusals_are_one_line_and_come_before_tensorflow(untrained_model_dir, t
 def test_sigterm_finishes_the_stream_in_flight_and_stderr_stays_empty(untrained_model_dir):
     server = subprocess.Popen(
         [sys.executable, "-m", "tfllm.cli.main", "serve", "--model", str(untrained_model_dir),
-         "--port", "0", "--default-max-new-tokens", "60"],  # warm-up: the request's own shape
+         "--port", "0", "--default-max-new-tokens", "60", "--no-warm-up"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_environment(None))
     try:
         banner = server.stdout.readline()
