@@ -86,3 +86,15 @@ def test_unknown_names_and_foreign_folders_are_refused(tmp_path):
         run_experiment("label-smoothing", smoke=True, output_root=tmp_path)
     assert (foreign / "notes.txt").read_text() == "mine"
     assert lab.LabRun  # the public names stay importable from the package
+
+
+def test_an_arm_saved_before_a_new_config_field_is_still_the_same_arm():
+    from tfllm.config import apply_overrides
+    from tfllm.presets import get_preset
+
+    config = get_preset("smoke")
+    saved = config.to_dict()
+    del saved["train"]["optimizer"]  # as an arm.json written before the field existed
+    assert lab_run._same_config(saved, config)
+    assert not lab_run._same_config(saved, apply_overrides(config, ["train.optimizer=muon"]))
+    assert not lab_run._same_config({"train": {"steps": "many"}}, config)

@@ -31,6 +31,7 @@ import keras
 
 from tfllm.atomic_files import write_bytes_atomically, write_text_atomically
 from tfllm.config import RunConfig
+from tfllm.errors import TfllmError
 from tfllm.data import SPLITS, load_corpus
 from tfllm.export import load_model_dir
 from tfllm.experiments.training_run import run_training
@@ -126,7 +127,9 @@ class LabRun:
         record = arm_dir / "arm.json"
         if record.exists():
             saved = json.loads(record.read_text())
-            if saved["config"] == config.to_dict():
+            # Through from_dict, a config saved before a field existed gains its default, so a
+            # new option (off by default) does not make every finished arm train again.
+            if _same_config(saved["config"], config):
                 arm = Arm(label, config, saved["metrics"], saved["curve"],
                           saved["train_seconds"], saved["tokens"], arm_dir / "model")
                 self.arms[label] = arm
@@ -213,6 +216,14 @@ def _curve(history, seconds, train_config, tokens_per_step):
                       if name.startswith("val_") and index < len(values)})
         points.append(point)
     return points
+
+
+def _same_config(saved, config):
+    """Whether `saved` (an arm.json's config dict) describes `config`."""
+    try:
+        return RunConfig.from_dict(saved).to_dict() == config.to_dict()
+    except TfllmError:  # a config this version cannot read: train the arm again
+        return False
 
 
 def _cut(document):
