@@ -57,14 +57,15 @@ def check_servable(loaded):
 def warm_up(loaded, settings):
     """Compiles the decoder for a default request, streamed and not, before the server answers.
 
-    A decoding loop is compiled per shape (rows, prompt and new-token buckets) on first use;
-    on the 2-core machine the first streamed request otherwise waited about 19 s for its first
-    character. One prompt of up to 8 tokens with the default `max_new_tokens` is what the
-    playground sends; other shapes compile when they first come.
+    A decoding loop is compiled per shape (rows, prompt and new-token buckets) and per set of
+    controls switched on (sampling, top-k, top-p, penalties) on first use; on the 2-core
+    machine the first streamed request otherwise waited about 19 s for its first character.
+    One short prompt with every control at its default is what the playground sends; other
+    shapes and controls compile when they first come.
     """
+    defaults = generate_options(request_parser(settings)({"prompts": [""]}))
     for stream in (None, lambda row, text: None):
-        generate(loaded.model, loaded.tokenizer, [""], temperature=0.0, stream=stream,
-                 max_new_tokens=settings.default_max_new_tokens)
+        generate(loaded.model, loaded.tokenizer, [""], stream=stream, **defaults)
 
 
 def create_app(loaded, settings=None, *, generate_function=generate, on_stopped=None):
