@@ -140,24 +140,30 @@ def build_contenders(config, vocabulary_size, untied):
         ("tfllm", lambda v: tfllm_model(config.model, v, tie_embeddings=not untied)),
         ("keras-hub", lambda v: keras_hub_model(config.model, v)),
     )
-    contenders = {}
-    for name, build in builders:
-        keras.utils.set_random_seed(0)
-        with dtype_policy(config.train.precision):
-            model = build(vocabulary_size)
-            model.compile(
-                optimizer=build_training_optimizer(config.train),
-                loss=MaskedCrossEntropy(),
-                jit_compile=config.train.jit_compile == "true",
-            )
-        contenders[name] = {"model": model, "clock": StepClock()}
-    return contenders
+    return {name: build_contender(build, vocabulary_size, config.train) for name, build in builders}
 
 
-def train_in_alternating_chunks(contenders, train_ids, config, steps, chunk_steps):
+def build_contender(build, vocabulary_size, train_config, *, seed=0, learning_rate=None):
+    """{"model", "clock"}: the model `build(V)` makes from seed `seed`, compiled with this
+    benchmark's recipe: the config's optimizer at `learning_rate` (default: the config's rate,
+    constant), `MaskedCrossEntropy`, XLA as `train.jit_compile` says."""
+    keras.utils.set_random_seed(seed)
+    with dtype_policy(train_config.precision):
+        model = build(vocabulary_size)
+        model.compile(
+            optimizer=build_training_optimizer(train_config, learning_rate),
+            loss=MaskedCrossEntropy(),
+            jit_compile=train_config.jit_compile == "true",
+        )
+    return {"model": model, "clock": StepClock()}
+
+
+def train_in_alternating_chunks(contenders, train_ids, config, steps, chunk_steps, *,
+                                window_seed=0):
     """Trains every contender `steps` optimizer steps; returns each one's first-chunk seconds.
 
-    Each clock is left holding the time of every chunk but the first.
+    Chunk c draws its windows with seed `window_seed + c`. Each clock is left holding the time
+    of every chunk but the first.
     """
     sequence_length = config.model.config["sequence_length"]
     micro_batch = micro_batch_size(config.train)
@@ -165,7 +171,8 @@ def train_in_alternating_chunks(contenders, train_ids, config, steps, chunk_step
     for chunk in range(steps // chunk_steps):
         # Keras's fit takes a dataset, not an iterator, and restarts it on every call: a new
         # seed per chunk gives fresh windows, the same for both contenders.
-        chunk_data = lm_dataset(train_ids, sequence_length, micro_batch, windows="random", seed=chunk)
+        chunk_data = lm_dataset(train_ids, sequence_length, micro_batch, windows="random",
+                                seed=window_seed + chunk)
         # Alternate who goes first, so a periodic slowdown of the machine cannot favour one.
         order = list(contenders.items())
         for name, entry in order if chunk % 2 == 0 else reversed(order):
@@ -186,24 +193,33 @@ def train_in_alternating_chunks(contenders, train_ids, config, steps, chunk_step
     return first_chunk_seconds
 
 
+def contender_figures(entry, first_chunk_seconds, timed_steps, tokens_per_step, validation):
+    """One contender's speed from its clock (the timed chunks) and its validation loss (nats
+    per token over the whole split), unless `validation` (eval windows) is None."""
+    seconds = entry["clock"].seconds
+    figures = {
+        "tokens_per_second": timed_steps * tokens_per_step / seconds,
+        "step_seconds": seconds / timed_steps,
+        "cpu_cores_used": entry["clock"].cpu_seconds / seconds,
+        "first_chunk_seconds": first_chunk_seconds,
+        "parameters": int(entry["model"].count_params()),
+    }
+    if validation is not None:
+        metrics = evaluate_model(entry["model"], validation, get_task("causal_lm"))
+        figures["validation_loss"] = float(metrics["loss"])
+    return figures
+
+
 def measure_results(contenders, first_chunk_seconds, timed_steps, tokens_per_step,
                     flops_per_token, peak, validation):
     """{name: figures} for each contender; `validation` (eval windows) None skips the loss."""
     results = {}
     for name, entry in contenders.items():
-        seconds = entry["clock"].seconds
-        tokens_per_second = timed_steps * tokens_per_step / seconds
-        result = {
-            "tokens_per_second": tokens_per_second,
-            "step_seconds": seconds / timed_steps,
-            "mfu": flops_per_token * tokens_per_second / peak,
-            "cpu_cores_used": entry["clock"].cpu_seconds / seconds,
-            "first_chunk_seconds": first_chunk_seconds[name],
-            "parameters": int(entry["model"].count_params()),
-        }
-        if validation is not None:
-            metrics = evaluate_model(entry["model"], validation, get_task("causal_lm"))
-            result["validation_loss"] = float(metrics["loss"])
+        figures = contender_figures(entry, first_chunk_seconds[name], timed_steps,
+                                    tokens_per_step, validation)
+        result = {key: figures[key] for key in ("tokens_per_second", "step_seconds")}
+        result["mfu"] = flops_per_token * figures["tokens_per_second"] / peak
+        result.update(figures)  # the rest after MFU, where the JSON summary has them
         results[name] = result
     return results
 
