@@ -212,8 +212,11 @@ def _accuracy_gap(arm, reference, noise):
     text = f"{_signed_points(gap)} against cross-entropy"
     outcome = compare_to_noise(gap, noise)
     if outcome != "not judged":
-        text += {"matches": ", within the seed noise", "better": ", above the seed noise",
-                 "worse": ", below the seed noise"}[outcome]
+        # "below the seed noise" read as "too small to matter": say which way and that it is
+        # larger than the noise.
+        text += {"matches": ", within the seed noise",
+                 "better": ", higher by more than the seed noise",
+                 "worse": ", lower by more than the seed noise"}[outcome]
     return text
 
 
