@@ -105,3 +105,23 @@ def test_residual_init_unscaled_uses_the_plain_init():
 def test_invalid_option_arguments_are_named(override, name):
     with pytest.raises(ValueError, match=f"Received: {name}"):
         GPT(**{**SMALL, **override})
+
+
+def test_a_config_saved_before_the_options_loads_as_the_original_layout():
+    # A model saved before the options existed has no key for them; it must load as the
+    # GPT-2 layout it was trained with, even when a default changes (simulated by a subclass
+    # whose defaults are every option on).
+    class NewDefaults(GPT):
+        def __init__(self, *args, normalization="rms_norm", feed_forward="swiglu",
+                     num_key_value_heads=1, qk_norm=True, residual_init="unscaled", **kwargs):
+            super().__init__(*args, normalization=normalization, feed_forward=feed_forward,
+                             num_key_value_heads=num_key_value_heads, qk_norm=qk_norm,
+                             residual_init=residual_init, **kwargs)
+
+    saved = GPT(**SMALL).get_config()
+    for key in GPT.original_options:
+        del saved[key]
+    loaded = NewDefaults.from_config(saved)
+    assert {key: getattr(loaded, key) for key in GPT.original_options} == GPT.original_options
+    # A key the config has wins over the original value.
+    assert NewDefaults.from_config({**saved, "qk_norm": True}).qk_norm is True

@@ -35,6 +35,10 @@ class CausalLanguageModel(keras.Model):
     - `jit_compile_by_default`: whether training uses XLA when `train.jit_compile="auto"`.
       Measure it per model: XLA trained a small GPT about 1.4x faster on 2 CPU cores and a
       Keras LSTM about 2x slower.
+    - `original_options`: the constructor arguments added after models of the class were
+      first saved, each with the value it had before it existed. `from_config` fills them in
+      where a saved config lacks them, so a model saved then loads as the model it was, even
+      after an option's default changes.
 
     `training_flops_per_token()` estimates the arithmetic of one training step per token (6 x
     the non-embedding weights); a subclass that knows its shape overrides it with an exact
@@ -42,6 +46,11 @@ class CausalLanguageModel(keras.Model):
     """
 
     jit_compile_by_default = False
+    original_options = {}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return super().from_config({**cls.original_options, **config}, custom_objects)
 
     @property
     def max_cache_length(self):

@@ -10,19 +10,9 @@ from tfllm.layers.attention_utils import check_key_value_heads
 from tfllm.layers.rms_normalization import NORMALIZATIONS, normalization_layer
 from tfllm.limits import check_at_most
 from tfllm.models.causal_language_model import CausalLanguageModel
-from tfllm.models.model_utils import (
-    PACKED_INPUT_KEYS,
-    token_ids_shape,
-    unpack_inputs,
-)
-from tfllm.validation import (
-    check_bool,
-    check_choice,
-    check_heads_divide_width,
-    check_positive_float,
-    check_positive_int,
-    check_rate,
-)
+from tfllm.models.model_utils import PACKED_INPUT_KEYS, token_ids_shape, unpack_inputs
+from tfllm.validation import (check_bool, check_choice, check_heads_divide_width,
+                              check_positive_float, check_positive_int, check_rate)
 
 POSITION_ENCODINGS = ("learned", "sinusoidal", "rope")
 FEED_FORWARDS = ("gelu", "swiglu")
@@ -118,6 +108,10 @@ class GPT(CausalLanguageModel):
 
     # XLA trained this model ~1.4x faster on 2 CPU cores (benchmarks/train_throughput.py).
     jit_compile_by_default = True
+    # The decoder options as they were before each existed (the original GPT-2 layout): models
+    # saved without these keys load as they were trained, whatever the defaults become.
+    original_options = dict(normalization="layer_norm", feed_forward="gelu",
+                            num_key_value_heads=None, qk_norm=False, residual_init="scaled")
 
     def __init__(
         self,
