@@ -129,3 +129,21 @@ def test_nll_on_words_splits_the_held_out_loss():
     # An untrained model is near uniform: about log V nats on every target.
     assert scores["nll_other"] == pytest.approx(math.log(loaded.tokenizer.vocabulary_size),
                                                 rel=0.1)
+
+
+def test_conflicting_reading_flags_seed_noise_and_explains_equal_penalties():
+    def arm(bits, rate):
+        return dict(bits_per_character=bits, rate=rate, count=int(rate * 1000),
+                    characters=1_000_000, nll_words=7.5, nll_other=4.8, word_tokens=86)
+
+    scores = {"likelihood": arm(1.8382, 0.25), "unlikelihood-1.0": arm(1.8373, 0.13),
+              "probability_mass-1.0": arm(1.8373, 0.13), "ban": arm(1.8382, 0.026)}
+    keys = list(scores)
+    lines = conflicting._reading(scores, keys, front=set(keys[1:]))
+    assert any("first order" in line for line in lines)
+    (noise,) = [line for line in lines if "seed noise" in line]
+    assert "span 0.0009 (1.8373 to 1.8382)" in noise
+    # A wide spread is a finding, not noise; and penalties that differ get no explanation.
+    scores["unlikelihood-1.0"] = arm(1.90, 0.10)
+    lines = conflicting._reading(scores, keys, front=set(keys[1:]))
+    assert not any("seed noise" in line or "first order" in line for line in lines)
