@@ -147,3 +147,28 @@ def test_conflicting_reading_flags_seed_noise_and_explains_equal_penalties():
     scores["unlikelihood-1.0"] = arm(1.90, 0.10)
     lines = conflicting._reading(scores, keys, front=set(keys[1:]))
     assert not any("seed noise" in line or "first order" in line for line in lines)
+
+
+def test_mismatched_reading_weighs_its_counts_and_scales():
+    def cell(rate, count, unknown=0.0):
+        return dict(rate=rate, count=count, first_word=0.0, unknown=unknown)
+
+    # The report's own counts: 19 -> 11 words in distribution, 18 -> 8 in upper case.
+    rates = {"word-penalty0.0": {"in": cell(0.165, 19), "upper": cell(0.153, 18)},
+             "word-penalty1.0": {"in": cell(0.095, 11), "upper": cell(0.067, 8, unknown=0.76)}}
+    lines = mismatched._shift_reading(rates)
+    assert any("knows only 24%" in line for line in lines)
+    assert "cannot tell the conditions apart" in lines[-1] and "8 to 19 words" in lines[-1]
+    # With a hundred times the words, a penalty that removes nothing in upper case (and 42%
+    # in distribution) is beyond the counts' noise.
+    rates = {"word-penalty0.0": {"in": cell(0.165, 1900), "upper": cell(0.153, 1800)},
+             "word-penalty1.0": {"in": cell(0.095, 1100), "upper": cell(0.153, 1800)}}
+    assert 'held differently from "in" on: upper' in mismatched._shift_reading(rates)[-1]
+    gap = mismatched._gap_reading({
+        "a": dict(size="small", dropout=0.0, comedies=2.7, tragedies=2.74, histories=2.75,
+                  **{"training comedies": 2.2}),
+        "b": dict(size="small", dropout=0.2, comedies=2.9, tragedies=2.95, histories=3.0,
+                  **{"training comedies": 2.6})})
+    assert any("slowed learning" in line for line in gap)
+    assert any("new plays far more than to new genres" in line for line in gap)
+    assert "One seed per arm" in gap[-1]

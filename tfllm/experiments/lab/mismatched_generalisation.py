@@ -17,6 +17,7 @@ another genre's text, the same comedy prompts in upper case, and prompts that en
 a place where a disallowed word occurred in a held-out play (priming the word).
 """
 
+import math
 import statistics
 
 from tfllm.config import DataConfig, TrainConfig
@@ -253,6 +254,29 @@ def _gap_reading(scores):
             lines.append(f"For the {size} model, dropout 0.2 changed the mean out-of-genre gap "
                          f"from {gap(plain):.3f} to {gap(dropped):.3f} bits/char and held-out "
                          f"comedies from {plain['comedies']:.3f} to {dropped['comedies']:.3f}.")
+            if dropped["training comedies"] > plain["training comedies"]:
+                lines.append(
+                    f"Dropout raised the {size} model's bits/char on its own training comedies "
+                    f"too ({plain['training comedies']:.3f} to "
+                    f"{dropped['training comedies']:.3f}): at this budget it slowed learning "
+                    f"more than it curbed memorising.")
+    return lines + _gap_scale_reading(scores, gap)
+
+
+def _gap_scale_reading(scores, gap):
+    """The genre gaps beside the gap to new plays of the same genre, and the seed caveat."""
+    genre = max(abs(s[g] - s["comedies"]) for s in scores.values() for g in GENRES[1:])
+    plays = [s["comedies"] - s["training comedies"] for s in scores.values()]
+    lines = []
+    if genre < 0.5 * min(plays):
+        lines.append(f"Every out-of-genre gap (at most {genre:.3f} bits/char) is small next to "
+                     f"the gap from the training comedies to held-out ones ({min(plays):.3f} to "
+                     f"{max(plays):.3f}): at this budget the models fail to carry over to new "
+                     f"plays far more than to new genres.")
+    gaps = [gap(s) for s in scores.values()]
+    lines.append(f"One seed per arm: the arms' mean gaps ({min(gaps):.3f} to {max(gaps):.3f} "
+                 "bits/char) differ by amounts not shown to exceed seed noise, so how the gap "
+                 "moves with size and dropout is a single observation, not a measured trend.")
     return lines
 
 
@@ -282,6 +306,11 @@ def _shift_reading(rates):
             if b["rate"]:
                 line += f": the penalty removed {1 - r['rate'] / b['rate']:.0%} of the rate"
         lines.append(line + ".")
+        if r.get("unknown", 0.0) > 0.5:
+            lines.append(f"\"{condition}\": the word tokenizer knows only "
+                         f"{1 - r['unknown']:.0%} of these prompts' tokens, so for this model "
+                         f"the shift is mostly to unknown tokens, not to a new spelling of words "
+                         f"it knows.")
     if base:
         kept = {c: 1 - penalised[c]["rate"] / base[c]["rate"] for c in penalised
                 if c in base and base[c]["rate"]}
@@ -291,4 +320,42 @@ def _shift_reading(rates):
             lines.append(f"The penalty removed the largest share of the rate on \"{best}\" "
                          f"({kept[best]:.0%}) and the smallest on \"{worst}\" "
                          f"({kept[worst]:.0%}).")
+            lines.append(_shift_noise_reading(penalised, base))
     return lines
+
+
+def _shift_noise_reading(penalised, base):
+    """Whether any shifted condition's penalised/unpenalised rate ratio differs from the
+    in-distribution one (the first condition) by more than two standard errors of the log
+    ratio, from the Poisson word counts."""
+    first, *shifted = [c for c in penalised if c in base]
+
+    def log_ratio(condition):
+        p, b = penalised[condition], base[condition]
+        if not (p["count"] and b["count"]):
+            return None, None
+        return (math.log(p["rate"] / b["rate"]),
+                1 / p["count"] + 1 / b["count"])
+
+    reference, reference_variance = log_ratio(first)
+    if reference is None:
+        return "A condition without disallowed words leaves the ratios untested."
+    apart, errors = [], []
+    for condition in shifted:
+        value, variance = log_ratio(condition)
+        if value is None:
+            continue
+        error = math.sqrt(variance + reference_variance)
+        errors.append(error)
+        if abs(value - reference) > 2 * error:
+            apart.append(condition)
+    counts = [r["count"] for rates in (penalised, base) for r in rates.values()]
+    if apart:
+        return (f"Beyond two standard errors of the word counts, the penalty held differently "
+                f"from \"{first}\" on: {'; '.join(apart)}.")
+    return (f"With {min(counts)} to {max(counts)} words per cell, no shifted condition's "
+            f"rate ratio differs from \"{first}\"'s by more than two standard errors (of "
+            f"the log ratio: {min(errors):.2f} to {max(errors):.2f}), so this run cannot tell "
+            f"the conditions apart: it shows no mismatched generalisation of the penalty, and "
+            f"could only have seen one that changed the remaining rate by a factor of about "
+            f"{math.exp(2 * min(errors)):.1f} or more.")
