@@ -2,24 +2,14 @@
 a finite table; a rerun reuses them; the arms set what the docstring says; the suggestion
 keeps only the options that beat the seed spread."""
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "ablation.py"
+from tests.benchmarks.script_loader import load_benchmark
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("ablation_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-benchmark = _load_script()
+benchmark = load_benchmark("ablation.py")
 
 # 1 layer, 4 heads, width 16, context 16, batch 4 (`TINY`); 4 steps in two chunks, no XLA.
 TINY = ["--tiny", "--steps", "4", "--jit", "off"]

@@ -2,9 +2,7 @@
 step of each runs on the same tiny batch, untimeable arguments are refused; marked slow, a
 whole run at a tiny size."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,17 +10,9 @@ import pytest
 from tfllm.data import masked_lm_dataset
 from tfllm.tokenizers import build_tokenizer
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "encoder.py"
+from tests.benchmarks.script_loader import load_benchmark
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("encoder_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-benchmark = _load_script()
+benchmark = load_benchmark("encoder.py")
 
 TINY = ["--width", "16", "--layers", "1", "--heads", "2", "--ffn", "32", "--length", "8",
         "--batch", "4", "--jit", "off"]

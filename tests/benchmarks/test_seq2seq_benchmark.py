@@ -2,23 +2,13 @@
 untimeable arguments are refused; at tiny sizes (slow) every contender trains and is timed and
 decoding is timed too."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "seq2seq.py"
+from tests.benchmarks.script_loader import load_benchmark
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("seq2seq_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-benchmark = _load_script()
+benchmark = load_benchmark("seq2seq.py")
 
 TINY = ["--width", "16", "--layers", "1", "--heads", "2", "--ffn", "32", "--steps", "4",
         "--chunk", "2", "--batch", "8", "--pairs", "48", "--jit", "off"]

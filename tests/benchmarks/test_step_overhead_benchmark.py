@@ -2,25 +2,12 @@
 it names (one mask per trace, fewer projection matmuls), and a tiny run prints a ratio for
 each."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import tensorflow as tf
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "step_overhead.py"
+from tests.benchmarks.script_loader import load_benchmark
 
-
-def _load_script():
-    sys.path.insert(0, str(SCRIPT.parent))  # the script imports train_throughput beside it
-    spec = importlib.util.spec_from_file_location("step_overhead_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-benchmark = _load_script()
+benchmark = load_benchmark("step_overhead.py")
 
 
 def _op_counts(model, length):

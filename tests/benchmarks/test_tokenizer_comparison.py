@@ -1,25 +1,15 @@
 """benchmarks/tokenizer_comparison.py: the wall-clock budget callback and, marked slow, a whole run."""
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "tokenizer_comparison.py"
+from tests.benchmarks.script_loader import load_benchmark
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("tokenizer_comparison", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-comparison = _load_script()
+comparison = load_benchmark("tokenizer_comparison.py")
 
 
 class _Tick(keras.callbacks.Callback):
