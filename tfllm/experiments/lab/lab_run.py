@@ -50,6 +50,21 @@ def steps_for_tokens(tokens, batch_size, tokens_per_example, eval_interval):
     return max(1, intervals) * eval_interval
 
 
+def scaled_recipe(config, tokens):
+    """`{"steps", "warmup_steps"}` that train `config`'s recipe on about `tokens` tokens: the
+    steps from `steps_for_tokens`, the warmup scaled by the same factor as the steps, so the
+    schedule keeps its shape.
+
+    >>> from tfllm.presets import get_preset
+    >>> scaled_recipe(get_preset("shakespeare-char"), 4_915_200)  # half the preset's budget
+    {'steps': 1200, 'warmup_steps': 100}
+    """
+    train = config.train
+    steps = steps_for_tokens(tokens, train.batch_size, config.model.config["sequence_length"],
+                             train.eval_interval)
+    return {"steps": steps, "warmup_steps": train.warmup_steps * steps // train.steps}
+
+
 def machine_description():
     """One line: the processor, its cores, the framework versions and how busy the machine was.
 

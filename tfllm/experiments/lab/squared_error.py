@@ -40,7 +40,7 @@ import math
 
 from tfllm.experiments.lab.experiment import Experiment, register_experiment
 from tfllm.experiments.lab.lab_plots import line_figure, reliability_figure
-from tfllm.experiments.lab.lab_run import steps_for_tokens
+from tfllm.experiments.lab.lab_run import scaled_recipe
 from tfllm.experiments.lab.next_token_scores import next_token_scores
 from tfllm.experiments.lab.report import Report
 from tfllm.objectives import temperature_grid
@@ -69,9 +69,7 @@ def _config(smoke, overrides, seed):
     if smoke:
         train.update(steps=10, eval_interval=10, warmup_steps=2)
     else:
-        steps = steps_for_tokens(TOKENS, base.train.batch_size,
-                                 base.model.config["sequence_length"], base.train.eval_interval)
-        train.update(steps=steps, warmup_steps=base.train.warmup_steps * steps // base.train.steps)
+        train.update(scaled_recipe(base, TOKENS))
     return dataclasses.replace(base, name=f"squared-error-{overrides['loss']}-{seed}",
                                train=dataclasses.replace(base.train, **train))
 
