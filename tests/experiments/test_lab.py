@@ -12,10 +12,10 @@ import tfllm.experiments.lab as lab
 from tfllm.errors import ConfigError, OutputPathError
 from tfllm.experiments.lab import (Report, experiment_names, get_experiment, run_experiment,
                                    steps_for_tokens)
-from tfllm.experiments.lab import experiment, lab_plots, lab_run, report
+from tfllm.experiments.lab import experiment, lab_plots, lab_run, report, seed_noise
 
 
-@pytest.mark.parametrize("module", [experiment, lab_plots, lab_run, report])
+@pytest.mark.parametrize("module", [experiment, lab_plots, lab_run, report, seed_noise])
 def test_docstring_examples(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

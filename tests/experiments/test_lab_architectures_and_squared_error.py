@@ -11,7 +11,7 @@ import pytest
 
 from tfllm.experiments.lab import architectures, squared_error
 from tfllm.experiments.lab.architectures import crossing_time, interpolate, validation_bits
-from tfllm.experiments.lab.squared_error import compare_to_noise
+from tfllm.experiments.lab.seed_noise import compare_to_noise
 
 
 @pytest.mark.parametrize("module", [architectures, squared_error])
@@ -25,7 +25,10 @@ def test_architecture_arms_are_the_two_presets_on_equal_terms():
     assert (gpt.model.class_name, lstm.model.class_name) == ("GPT", "LSTMLanguageModel")
     assert gpt.train == lstm.train and gpt.data == lstm.data
     assert gpt.train.steps * gpt.train.batch_size * gpt.model.config["sequence_length"] == (
-        9_830_400)
+        architectures.TOKENS)
+    assert (gpt.train.steps, gpt.train.warmup_steps) == (1200, 100)
+    second = architectures._config(False, "lstm", 1338)
+    assert second.train == dataclasses.replace(lstm.train, seed=1338)
     smoke = architectures._config(True, "lstm")
     assert smoke.model.class_name == "LSTMLanguageModel" and smoke.train.steps == 10
     assert smoke.train.sample_length == 0 and smoke.train.warmup_steps == 2
@@ -110,21 +113,36 @@ def test_squared_error_reading_follows_its_numbers():
     assert any(line.startswith("Rescaling moved accuracy from 0.4000") for line in reading)
 
 
-def _timed_result(label, tokens, train_seconds, bits, curve):
-    return label, dict(arm=SimpleNamespace(tokens=tokens, train_seconds=train_seconds),
-                       parameters=1000, scores=dict(bits_per_character=bits), curve=curve)
+def _timed_result(tokens, train_seconds, bits, curve):
+    return dict(arm=SimpleNamespace(tokens=tokens, train_seconds=train_seconds),
+                parameters=1000, scores=dict(bits_per_character=bits), curve=curve)
 
 
 def test_architectures_reading_compares_at_equal_tokens_and_time():
-    results = dict([
-        _timed_result("gpt", 1000, 100.0, 1.60, [(500, 50.0, 2.0), (1000, 100.0, 1.7)]),
-        _timed_result("lstm", 1000, 250.0, 1.50,
-                      [(500, 80.0, 2.2), (1000, 160.0, 1.9), (1500, 240.0, 1.6)]),
-    ])
+    results = {
+        "gpt": {1337: _timed_result(1000, 100.0, 1.60, [(500, 50.0, 2.0), (1000, 100.0, 1.7)])},
+        "lstm": {1337: _timed_result(1000, 250.0, 1.50, [(500, 80.0, 2.2), (1000, 160.0, 1.9),
+                                                         (1500, 240.0, 1.6)])},
+    }
     reading = architectures._reading(results)
     assert "LSTM reached the lower held-out bits per character: 1.5000 against 1.6000" in (
         reading[1])
-    assert "GPT processed" not in reading[2] and "2.50x slower per token" in reading[2]
+    assert "not compared with seed noise" in reading[2]
+    assert "GPT processed" not in reading[3] and "2.50x slower per token" in reading[3]
     # At 100 s the LSTM's curve is 2.2 + (1.9 - 2.2) * 20 / 80 = 2.125; it reaches 1.7 at 213 s.
-    assert "2.1250 for LSTM" in reading[3] and "GPT was lower by 0.4250" in reading[3]
-    assert "after 213 s (2.13x the time)" in reading[3]
+    assert reading[4].startswith("Seed 1337: At equal wall time")
+    assert "2.1250 for LSTM" in reading[4] and "GPT was lower by 0.4250" in reading[4]
+    assert "after 213 s (2.13x the time)" in reading[4]
+
+
+def test_architectures_gap_is_read_against_the_seed_spread():
+    def arms(*bits):
+        return {seed: _timed_result(1000, 100.0, b, [(1000, 100.0, b)])
+                for seed, b in zip((1337, 1338), bits)}
+
+    close = architectures._reading({"gpt": arms(2.00, 2.02), "lstm": arms(2.005, 2.035)})
+    assert "2.0100 against 2.0200 (means over 2 seeds)" in close[1]
+    assert "within the seeds' own spread (±0.0100 for GPT, ±0.0150 for LSTM)" in close[2]
+    assert sum(line.startswith("Seed ") for line in close) == 2
+    apart = architectures._reading({"gpt": arms(2.00, 2.02), "lstm": arms(2.10, 2.12)})
+    assert "larger than the seeds' spread" in apart[2] and "GPT learns more per token" in apart[2]

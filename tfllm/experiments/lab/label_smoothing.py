@@ -19,6 +19,7 @@ from tfllm.experiments.lab.lab_plots import line_figure, reliability_figure
 from tfllm.experiments.lab.lab_run import scaled_recipe
 from tfllm.experiments.lab.next_token_scores import next_token_scores
 from tfllm.experiments.lab.report import Report
+from tfllm.experiments.lab.seed_noise import mean_spread
 from tfllm.generation import generate
 from tfllm.presets import get_preset
 
@@ -39,11 +40,6 @@ def _config(smoke, epsilon, seed):
     return dataclasses.replace(
         base, name=f"label-smoothing-{epsilon}-{seed}",
         train=dataclasses.replace(base.train, **train))
-
-
-def _mean_spread(values):
-    """`(mean, half the range)`: with two seeds, the spread shown is max - min over 2."""
-    return statistics.fmean(values), (max(values) - min(values)) / 2
 
 
 @register_experiment
@@ -96,7 +92,7 @@ class LabelSmoothing(Experiment):
         for epsilon in epsilons:
             cells = [str(epsilon)]
             for key in ("nll", "bits_per_character", "accuracy", "ece"):
-                mean, spread = _mean_spread([scores[epsilon, s][key] for s in seeds])
+                mean, spread = mean_spread([scores[epsilon, s][key] for s in seeds])
                 cells += [mean, spread]
             rows.append(cells)
         report.add_table(
@@ -161,7 +157,7 @@ def _reading(scores, seeds, epsilons):
            else "smoothing calibrates better than one temperature."),
     ]
     if len(seeds) > 1:
-        spreads = [_mean_spread([scores[e, s]["nll"] for s in seeds])[1] for e in epsilons]
+        spreads = [mean_spread([scores[e, s]["nll"] for s in seeds])[1] for e in epsilons]
         lines.append(f"Seeds moved the NLL by at most ±{max(spreads):.4f} nats/char; "
                      f"differences smaller than that are noise.")
     return lines

@@ -31,8 +31,6 @@ Example:
 Brier (squared error of the softmax)
 square loss on logits, k=1, M=1
 square loss on logits, k=1, M=15
->>> compare_to_noise(-0.002, noise=0.003), compare_to_noise(-0.002, noise=None)
-('matches', 'not judged')
 """
 
 import dataclasses
@@ -43,6 +41,7 @@ from tfllm.experiments.lab.lab_plots import line_figure, reliability_figure
 from tfllm.experiments.lab.lab_run import scaled_recipe
 from tfllm.experiments.lab.next_token_scores import next_token_scores
 from tfllm.experiments.lab.report import Report
+from tfllm.experiments.lab.seed_noise import compare_to_noise
 from tfllm.objectives import temperature_grid
 from tfllm.presets import get_preset
 
@@ -192,17 +191,6 @@ def _setup(results, corpus):
 
 def _signed_points(value):
     return f"{100 * value:+.2f} points"
-
-
-def compare_to_noise(gap, noise):
-    """`"matches"`, `"better"` or `"worse"`: an arm's gap to the reference (arm minus
-    reference, higher is better) within the seed noise matches; with no noise estimate (None:
-    one seed) any gap is `"not judged"`."""
-    if noise is None:
-        return "not judged"
-    if abs(gap) <= noise:
-        return "matches"
-    return "better" if gap > 0 else "worse"
 
 
 def _accuracy_gap(arm, reference, noise):
