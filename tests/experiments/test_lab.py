@@ -21,15 +21,9 @@ def test_docstring_examples(module):
     assert result.attempted > 0 and result.failed == 0
 
 
-# The two word-level generation experiments cost about a minute each in a smoke run (two word
-# models traced and trained, then a decoder compiled per arm): they run with `pytest -m slow`,
-# so that `make test` stays within its time budget on CI's two cores.
-_SLOW_SMOKE = ("unlikelihood-vs-repetition", "conflicting-objectives")
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.slow) if name in _SLOW_SMOKE else name
-    for name in experiment_names()])
+# Every experiment's smoke run, the two word-level generation experiments included (about 45 s
+# each on 2 idle cores: two word models traced and trained, then a decoder compiled per arm).
+@pytest.mark.parametrize("name", experiment_names())
 def test_every_experiment_smoke_run_writes_its_report(name, tmp_path):
     result, path = run_experiment(name, smoke=True, output_root=tmp_path,
                                   print_fn=lambda *_: None)
