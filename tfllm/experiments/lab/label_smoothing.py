@@ -2,13 +2,13 @@
 
 A character GPT (the `shakespeare-char` preset's model and data, on half its budget: 4.9M
 tokens, 1200 steps with the warmup scaled to match, so that eight arms train in under an hour on
-2 cores, like the squared-error experiment's arms) trains with label smoothing eps in {0, 0.05, 0.1, 0.2}, two seeds each, and every arm is scored on the
-held-out plays against the *hard* targets: NLL and bits per character (expected to worsen a
-little with eps: the model is trained to keep eps of its mass spread over all 85 characters),
-accuracy, and the expected calibration error of its next-character distribution (expected to
-improve). Beside them, temperature scaling of the eps = 0 arms: the one-parameter post-hoc fix
-("When Does Label Smoothing Help?", Müller et al., 2019, compares the two). Samples at
-temperature 1 show each arm's own distribution.
+2 cores, like the squared-error experiment's arms) trains with label smoothing eps in {0, 0.05,
+0.1, 0.2}, two seeds each, and every arm is scored on the held-out plays against the *hard*
+targets: NLL and bits per character (expected to worsen a little with eps: the model is trained
+to keep eps of its mass spread over all 85 characters), accuracy, and the expected calibration
+error of its next-character distribution (expected to improve). Beside them, temperature scaling
+of the eps = 0 arms: the one-parameter post-hoc fix ("When Does Label Smoothing Help?", Müller
+et al., 2019, compares the two). Samples at temperature 1 show each arm's own distribution.
 """
 
 import dataclasses
@@ -19,7 +19,7 @@ from tfllm.experiments.lab.lab_plots import line_figure, reliability_figure
 from tfllm.experiments.lab.lab_run import scaled_recipe
 from tfllm.experiments.lab.next_token_scores import next_token_scores
 from tfllm.experiments.lab.report import Report
-from tfllm.experiments.lab.seed_noise import mean_spread
+from tfllm.experiments.lab.seed_noise import compare_to_noise, mean_spread
 from tfllm.generation import generate
 from tfllm.presets import get_preset
 
@@ -66,6 +66,8 @@ class LabelSmoothing(Experiment):
                                 corpus=corpus)
                 scores[epsilon, seed] = next_token_scores(
                     arm.load(), corpus.validation, max_batches=4 if lab.smoke else None)
+                scores[epsilon, seed]["overconfidence"] = overconfidence(
+                    scores[epsilon, seed]["bins"])
         config = _config(lab.smoke, 0.0, seeds[0])
         report = Report(
             name=self.name, title=self.title, question=self.question,
@@ -91,13 +93,15 @@ class LabelSmoothing(Experiment):
         rows = []
         for epsilon in epsilons:
             cells = [str(epsilon)]
-            for key in ("nll", "bits_per_character", "accuracy", "ece"):
+            for key in ("nll", "bits_per_character", "accuracy", "ece", "overconfidence"):
                 mean, spread = mean_spread([scores[epsilon, s][key] for s in seeds])
                 cells += [mean, spread]
             rows.append(cells)
         report.add_table(
-            f"Held-out scores against the hard targets (mean over seeds, ± half the range)",
-            ["eps", "NLL (nats/char)", "±", "bits/char", "±", "accuracy", "±", "ECE", "±"],
+            "Held-out scores against the hard targets (mean over seeds, ± half the range; "
+            "confidence - accuracy > 0 is overconfident)",
+            ["eps", "NLL (nats/char)", "±", "bits/char", "±", "accuracy", "±", "ECE", "±",
+             "confidence - accuracy", "±"],
             rows)
         report.add_table(
             "Temperature scaling (T fitted on the same held-out text: an upper bound on what it "
@@ -133,31 +137,68 @@ class LabelSmoothing(Experiment):
                          ["eps", "sample"], rows)
 
 
+def overconfidence(bins):
+    """Mean confidence minus accuracy over every scored token (`ReliabilityBins`): above 0 the
+    model is overconfident on the whole, below 0 underconfident; 0 with no tokens."""
+    total = bins.counts.sum()
+    if total <= 0:
+        return 0.0
+    return float((bins.counts * (bins.confidence - bins.accuracy)).sum() / total)
+
+
 def _reading(scores, seeds, epsilons):
     def mean(epsilon, key):
         return statistics.fmean(scores[epsilon, s][key] for s in seeds)
 
+    def spread(epsilon, key):
+        return mean_spread(scores[epsilon, s][key] for s in seeds)[1]
+
     low, high = epsilons[0], epsilons[-1]
     best_ece = min(epsilons, key=lambda e: mean(e, "ece"))
+    noisy = len(seeds) > 1
+    nll_noise = max(spread(e, "nll") for e in epsilons) if noisy else None
+    nll_change = compare_to_noise(mean(low, "nll") - mean(high, "nll"), nll_noise)
     lines = [
         f"Held-out NLL against the hard targets went from {mean(low, 'nll'):.4f} (eps={low}) "
         f"to {mean(high, 'nll'):.4f} nats/char (eps={high}): "
-        + ("it worsened, as expected." if mean(high, "nll") > mean(low, "nll")
-           else "it did not worsen, against the usual expectation."),
+        + {"worse": "it worsened, as expected.",
+           "better": "it improved, against the usual expectation.",
+           "matches": "within the seeds' spread, so not shown to change.",
+           "not judged": ("it worsened, as expected." if mean(high, "nll") > mean(low, "nll")
+                          else "it did not worsen, against the usual expectation.")}[nll_change],
         f"ECE was {mean(low, 'ece'):.4f} at eps={low} and lowest at eps={best_ece} "
         f"({mean(best_ece, 'ece'):.4f})"
         + ("; smoothing improved calibration." if best_ece != low
            else "; no smoothing was best calibrated here."),
+    ]
+    if best_ece == low:
+        lines.append(_contradiction(mean, epsilons))
+    lines.append(
         f"Temperature scaling of the eps=0 model (T={scores[low, seeds[0]]['temperature']:.3f}) "
         f"reached ECE {mean(low, 'ece_at_temperature'):.4f} and NLL "
         f"{mean(low, 'nll_at_temperature'):.4f}, against {mean(best_ece, 'ece'):.4f} for the "
         f"best smoothing: "
         + ("post-hoc scaling calibrates at least as well, without the NLL cost."
            if mean(low, "ece_at_temperature") <= mean(best_ece, "ece")
-           else "smoothing calibrates better than one temperature."),
-    ]
-    if len(seeds) > 1:
-        spreads = [mean_spread([scores[e, s]["nll"] for s in seeds])[1] for e in epsilons]
-        lines.append(f"Seeds moved the NLL by at most ±{max(spreads):.4f} nats/char; "
-                     f"differences smaller than that are noise.")
+           else "smoothing calibrates better than one temperature."))
+    if noisy:
+        ece_noise = max(spread(e, "ece") for e in epsilons)
+        lines.append(f"Seeds moved the NLL by at most ±{nll_noise:.4f} nats/char and the ECE by "
+                     f"at most ±{ece_noise:.4f}; differences smaller than that are noise.")
     return lines
+
+
+def _contradiction(mean, epsilons):
+    """Why smoothing did not improve calibration here, from the arms' confidence gaps."""
+    gaps = ", ".join(f"{mean(e, 'overconfidence'):+.4f} at eps={e}" for e in epsilons)
+    line = ("This contradicts the usual claim: Müller et al. (2019) found that smoothing "
+            "calibrates image classifiers and translation models, which were overconfident "
+            f"without it. Mean confidence minus accuracy was {gaps}.")
+    low, high = epsilons[0], epsilons[-1]
+    if abs(mean(low, "overconfidence")) < abs(mean(high, "overconfidence")) and (
+            mean(high, "overconfidence") < 0):
+        line += (" The eps=0 model was already close to calibrated, so the smoothed models, "
+                 "trained to keep eps of their mass on every character, became underconfident "
+                 "instead: a model trained for about one pass over its text has little "
+                 "overconfidence for smoothing to remove.")
+    return line

@@ -2,8 +2,9 @@
 
 "Evaluation of Neural Architectures Trained with Square Loss vs Cross-Entropy in
 Classification Tasks" (Hui & Belkin, 2021) found the square loss on the logits as accurate as
-cross-entropy, or more, on most of the classification tasks it tried. Next-character prediction
-is classification with 85 classes, so the character GPT of the `shakespeare-char` preset trains here with:
+cross-entropy, or more, on most of the classification tasks it tried. Next-character
+prediction is classification with 85 classes, so the character GPT of the `shakespeare-char`
+preset trains here with:
 
 - `cross_entropy` (maximum likelihood), at two seeds: their difference is the noise the other
   gaps are read against;

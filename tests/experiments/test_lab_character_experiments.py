@@ -1,15 +1,17 @@
-"""The `architectures` and `likelihood-vs-squared-error` experiments: their full-run configs
-hold the budgets the module docstrings state; the curve helpers and the noise comparison behind
-the readings. (Their smoke runs are in tests/experiments/test_lab.py, with every experiment.)"""
+"""The character-level experiments (`architectures`, `likelihood-vs-squared-error`,
+`label-smoothing`): their full-run configs hold the budgets the module docstrings state; the
+curve helpers, the noise comparison and the readings. (Their smoke runs are in
+tests/experiments/test_lab.py, with every experiment.)"""
 
 import dataclasses
 import doctest
 import math
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
-from tfllm.experiments.lab import architectures, squared_error
+from tfllm.experiments.lab import architectures, label_smoothing, squared_error
 from tfllm.experiments.lab.architectures import crossing_time, interpolate, validation_bits
 from tfllm.experiments.lab.seed_noise import compare_to_noise
 
@@ -146,3 +148,32 @@ def test_architectures_gap_is_read_against_the_seed_spread():
     assert sum(line.startswith("Seed ") for line in close) == 2
     apart = architectures._reading({"gpt": arms(2.00, 2.02), "lstm": arms(2.10, 2.12)})
     assert "larger than the seeds' spread" in apart[2] and "GPT learns more per token" in apart[2]
+
+
+def _smoothed(nll, ece, overconfidence):
+    return dict(nll=nll, ece=ece, overconfidence=overconfidence, temperature=1.1,
+                ece_at_temperature=0.004, nll_at_temperature=nll - 0.001)
+
+
+def test_label_smoothing_reading_weighs_seeds_and_says_when_it_contradicts_the_claim():
+    seeds, epsilons = (1, 2), (0.0, 0.2)
+    scores = {(0.0, 1): _smoothed(1.500, 0.010, 0.005), (0.0, 2): _smoothed(1.502, 0.012, 0.007),
+              (0.2, 1): _smoothed(1.540, 0.080, -0.070), (0.2, 2): _smoothed(1.544, 0.082, -0.072)}
+    reading = label_smoothing._reading(scores, seeds, epsilons)
+    assert reading[0].endswith("nats/char (eps=0.2): it worsened, as expected.")
+    assert "no smoothing was best calibrated here" in reading[1]
+    assert reading[2].startswith("This contradicts the usual claim")
+    assert "+0.0060 at eps=0.0, -0.0710 at eps=0.2" in reading[2]
+    assert "became underconfident" in reading[2]
+    assert "post-hoc scaling calibrates at least as well" in reading[3]
+    assert "at most ±0.0020 nats/char and the ECE by at most ±0.0010" in reading[4]
+    # A change within the seeds' spread is not called a change.
+    scores[0.2, 1]["nll"], scores[0.2, 2]["nll"] = 1.499, 1.503
+    assert "not shown to change" in label_smoothing._reading(scores, seeds, epsilons)[0]
+
+
+def test_overconfidence_is_mean_confidence_minus_accuracy():
+    bins = SimpleNamespace(counts=np.array([1.0, 3.0, 0.0]), confidence=np.array([0.2, 0.8, 0.0]),
+                           accuracy=np.array([0.0, 0.6, 0.0]))
+    assert label_smoothing.overconfidence(bins) == pytest.approx((0.2 + 3 * 0.2) / 4)
+    assert label_smoothing.overconfidence(SimpleNamespace(counts=np.zeros(2))) == 0.0
