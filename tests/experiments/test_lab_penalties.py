@@ -149,6 +149,25 @@ def test_conflicting_reading_flags_seed_noise_and_explains_equal_penalties():
     assert not any("seed noise" in line or "first order" in line for line in lines)
 
 
+def test_conflicting_reading_measures_costs_against_a_second_seed():
+    def arm(bits, rate):
+        return dict(bits_per_character=bits, rate=rate, count=int(rate * 1000),
+                    characters=1_000_000, nll_words=7.5, nll_other=4.8, word_tokens=86)
+
+    scores = {"unlikelihood-0.0": arm(1.8380, 0.25), "unlikelihood-1.0": arm(1.8390, 0.13),
+              "unlikelihood-3.0": arm(1.8440, 0.08), "ban": arm(1.8380, 0.026),
+              conflicting.SEED_ARM: arm(1.8360, 0.24)}
+    keys = list(scores)
+    lines = conflicting._reading(scores, keys, front=set(keys[1:]))
+    (noise,) = [line for line in lines if line.startswith("Seed noise")]
+    assert "1.8360 bits/char against 1.8380 at seed 1337 (0.0020 apart)" in noise
+    assert "0.240 disallowed words per 1,000 characters against 0.250" in noise
+    # lambda=1 is 0.0010 worse (within the noise); lambda=3 is 0.0060 worse (beyond it).
+    assert "by more than that: unlikelihood, lambda=3.0;" in noise
+    assert not any("span" in line for line in lines)  # the one-seed warning gives way
+    assert "dominates 3 of the 3 trained arms" in lines[-1]  # the reseeded arm not counted
+
+
 def test_mismatched_reading_weighs_its_counts_and_scales():
     def cell(rate, count, unknown=0.0):
         return dict(rate=rate, count=count, first_word=0.0, unknown=unknown)

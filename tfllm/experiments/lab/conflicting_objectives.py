@@ -8,7 +8,8 @@ tokenizer. A word-level GPT trains with
     loss = cross-entropy + lambda x penalty(p of the disallowed ids)
 
 for lambda in {0, 0.3, 1, 3} with the unlikelihood penalty -sum_c log(1 - p_c) and, at lambda = 1,
-the probability-mass penalty sum_c p_c (`tfllm.objectives.unlikelihood`). The two objectives
+the probability-mass penalty sum_c p_c (`tfllm.objectives.unlikelihood`), and lambda = 0
+again at a second seed, whose distance from the first is the seed noise. The two objectives
 conflict wherever the text does say one of the words: the penalty must raise the NLL there.
 Each arm is scored by held-out bits per character (and the NLL on the disallowed-word tokens
 apart) and by the rate of disallowed words per 1,000 characters it generates (samples at
@@ -25,6 +26,7 @@ from tfllm.data import SPLITS
 from tfllm.experiments.lab.experiment import Experiment, register_experiment
 from tfllm.experiments.lab.lab_plots import scatter_figure
 from tfllm.experiments.lab.report import Report
+from tfllm.experiments.lab.seed_noise import compare_to_noise
 from tfllm.experiments.lab.word_model import (
     arm_config,
     continuations,
@@ -49,6 +51,9 @@ SMOKE_LAMBDAS = (0.0, 1.0)
 # The second penalty, at one weight (in full runs only).
 MASS_LAMBDA = 1.0
 SEED = 1337
+# The likelihood arm again at a second seed (full runs only): how far held-out bits/char and
+# the sampled rate move with the seed alone, the yardstick the penalties' costs are read against.
+NOISE_SEED = 1338
 SAMPLE_SEED = 7
 # 600 steps of 2,048 tokens, about one pass over the training plays; the word penalty adds
 # about a quarter to a step. Measured on 2 cores: 248 s for the lambda=0 arm, 316-387 s for a
@@ -170,13 +175,16 @@ class ConflictingObjectives(Experiment):
                                   else (PROMPTS, SAMPLES, NEW_TOKENS))
         prompts = line_prompts(held_out(corpus), count)
         scores = {}
-        for penalty, weight in arms:
-            label = _label(penalty, weight)
+        runs = [(_label(penalty, weight), penalty, weight, SEED) for penalty, weight in arms]
+        if not lab.smoke:
+            runs.append((SEED_ARM, "unlikelihood", 0.0, NOISE_SEED))
+        for label, penalty, weight, seed in runs:
             arm = lab.train(label, penalty_config(lab.smoke, f"conflicting-{label}", words,
-                                                  weight, penalty=penalty), corpus=corpus)
+                                                  weight, penalty=penalty, seed=seed),
+                            corpus=corpus)
             loaded = arm.load()
             held = nll_on_words(loaded, held_out(corpus), words)
-            for banned in (False, True) if weight == 0 else (False,):
+            for banned in (False, True) if label == _label("unlikelihood", 0.0) else (False,):
                 scores["ban" if banned else label] = dict(held, **sampled_rate(
                     loaded, prompts, words, samples=samples, new_tokens=length, banned=banned,
                     jit_compile=lab.generation_jit_compile))
@@ -191,7 +199,9 @@ class ConflictingObjectives(Experiment):
                          f"{', '.join(d.name for d in held_out(corpus))}"),
                 "disallowed words": ", ".join(words),
                 "training": describe_training(first),
-                "seeds": f"training {SEED}; sampling {SAMPLE_SEED}",
+                "seeds": (f"training {SEED}" + ("" if lab.smoke else
+                                                 f" (and {NOISE_SEED} for lambda=0 again)")
+                          + f"; sampling {SAMPLE_SEED}"),
                 "samples": (f"{len(prompts)} prompts (the first 6 words of spoken lines of the "
                             f"held-out plays, evenly spaced) x {samples} samples x {length} "
                             f"tokens at temperature 1"),
@@ -205,7 +215,7 @@ class ConflictingObjectives(Experiment):
         return report
 
     def _results(self, lab, report, scores, arms):
-        keys = [_label(*arm) for arm in arms] + ["ban"]
+        keys = [_label(*arm) for arm in arms] + ["ban"] + [k for k in (SEED_ARM,) if k in scores]
         front = {keys[i] for i in pareto_front(
             [(scores[k]["bits_per_character"], scores[k]["rate"]) for k in keys])}
         report.add_table(
@@ -233,6 +243,9 @@ class ConflictingObjectives(Experiment):
                          [[_name(k), one_line(scores[k]["texts"][0])] for k in keys])
 
 
+SEED_ARM = f"likelihood-seed{NOISE_SEED}"
+
+
 def _label(penalty, weight):
     return f"{penalty}-{weight}"
 
@@ -240,6 +253,8 @@ def _label(penalty, weight):
 def _name(key):
     if key == "ban":
         return "lambda=0 + banned_words at decoding"
+    if key == SEED_ARM:
+        return f"lambda=0 (likelihood), seed {NOISE_SEED}"
     penalty, weight = key.rsplit("-", 1)
     return "lambda=0 (likelihood)" if float(weight) == 0 else f"{penalty}, lambda={weight}"
 
@@ -253,7 +268,7 @@ def _maybe(value):
 
 
 def _reading(scores, keys, front):
-    trained = [k for k in keys if k != "ban"]
+    trained = [k for k in keys if k not in ("ban", SEED_ARM)]
     base, top = scores[trained[0]], scores[max(
         (k for k in trained if k.startswith("unlikelihood")), key=_weight)]
     sweep = [scores[k]["rate"] for k in trained if k.startswith("unlikelihood")]
@@ -282,7 +297,7 @@ def _reading(scores, keys, front):
     beaten = [k for k in trained if ban["bits_per_character"] <= scores[k]["bits_per_character"]
               and ban["rate"] <= scores[k]["rate"] and (ban["rate"], ban["bits_per_character"])
               != (scores[k]["rate"], scores[k]["bits_per_character"])]
-    lines.extend(_noise_reading(scores, trained))
+    lines.extend(_noise_reading(scores, trained, scores.get(SEED_ARM)))
     lines.append(
         f"Banning at decoding gave rate {ban['rate']:.3f} ({ban['count']} words) at the "
         f"likelihood model's {ban['bits_per_character']:.4f} bits/char, with no training; it "
@@ -305,9 +320,28 @@ def _mass_reading(mass, unlikelihood):
     return line
 
 
-def _noise_reading(scores, trained):
-    """A line when the trained arms' held-out bits/char are too close to rank with one seed."""
+def _noise_reading(scores, trained, reseeded=None):
+    """How the arms' held-out bits/char compare with seed noise: the likelihood arm's distance
+    from itself at another seed (`reseeded`, its scores) when there is one; otherwise a warning
+    when the arms are too close to rank with one seed."""
     bits = [scores[k]["bits_per_character"] for k in trained]
+    base = scores[trained[0]]
+    if reseeded is not None:
+        noise = abs(reseeded["bits_per_character"] - base["bits_per_character"])
+        beyond = [_name(k) for k in trained[1:] if compare_to_noise(
+            base["bits_per_character"] - scores[k]["bits_per_character"], noise) == "worse"]
+        line = (f"Seed noise: the likelihood arm at seed {NOISE_SEED} scored "
+                f"{reseeded['bits_per_character']:.4f} bits/char against "
+                f"{base['bits_per_character']:.4f} at seed {SEED} ({noise:.4f} apart) and "
+                f"sampled {reseeded['rate']:.3f} disallowed words per 1,000 characters against "
+                f"{base['rate']:.3f}. ")
+        if beyond:
+            line += (f"Higher than the likelihood arm by more than that: {', '.join(beyond)}; "
+                     f"those paid for the penalty in held-out likelihood.")
+        else:
+            line += ("No penalised arm's bits/char is higher than the likelihood arm's by more "
+                     "than that, so no penalty is shown to cost held-out likelihood here.")
+        return [line]
     if max(bits) - min(bits) >= 0.005 * max(bits):
         return []
     return [f"The trained arms' held-out bits/char span {max(bits) - min(bits):.4f} "
