@@ -148,6 +148,11 @@ def test_architectures_gap_is_read_against_the_seed_spread():
     assert sum(line.startswith("Seed ") for line in close) == 2
     apart = architectures._reading({"gpt": arms(2.00, 2.02), "lstm": arms(2.10, 2.12)})
     assert "larger than the seeds' spread" in apart[2] and "GPT learns more per token" in apart[2]
+    assert not any("shared the cores unevenly" in line for line in apart)
+    uneven = {"gpt": arms(2.00, 2.02), "lstm": arms(2.10, 2.12)}
+    uneven["lstm"][1338]["arm"] = SimpleNamespace(tokens=1000, train_seconds=200.0)
+    line = architectures._reading(uneven)[4]
+    assert line.startswith("GPT's speed over LSTM's was 1.00x at seed 1337 and 2.00x at seed 1338")
 
 
 def _smoothed(nll, ece, overconfidence):

@@ -198,8 +198,14 @@ def test_mirrored_replicas_step_as_one_device():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(8, 4, 8)), rng.normal(size=(8, 4, 8))
     weights = []
-    for strategy in (tf.distribute.get_strategy(),
-                     tf.distribute.MirroredStrategy([d.name for d in devices[:2]])):
+    # Gradients are summed by copying them to one device, not by collective ops: every
+    # MirroredStrategy in a process numbers its collectives from the same keys, and TensorFlow
+    # keeps each key's shape for the life of the process, so after another test's mirrored run
+    # of a different model in the same pytest worker, a collective here can fail with "Shape
+    # mismatch in the collective instance". The sum Muon receives is the same either way.
+    mirrored = tf.distribute.MirroredStrategy(
+        [d.name for d in devices[:2]], cross_device_ops=tf.distribute.ReductionToOneDevice())
+    for strategy in (tf.distribute.get_strategy(), mirrored):
         with strategy.scope():
             keras.utils.set_random_seed(0)
             model = keras.Sequential([
