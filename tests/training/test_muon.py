@@ -12,7 +12,8 @@ from tfllm.models import GPT
 from tfllm.presets import get_preset
 from tfllm.tasks import get_task
 from tfllm.training import (AccumulatedStepSchedule, MuonForMatrices, WarmupCosineDecay,
-                            build_optimizer, compile_arguments, current_learning_rate)
+                            build_optimizer, compile_arguments, current_learning_rate,
+                            resolve_strategy)
 from tfllm.training.muon_for_matrices import matrix_shape
 
 TEXT = ("To be, or not to be, that is the question: whether 'tis nobler in the mind to suffer "
@@ -198,13 +199,9 @@ def test_mirrored_replicas_step_as_one_device():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(8, 4, 8)), rng.normal(size=(8, 4, 8))
     weights = []
-    # Gradients are summed by copying them to one device, not by collective ops: every
-    # MirroredStrategy in a process numbers its collectives from the same keys, and TensorFlow
-    # keeps each key's shape for the life of the process, so after another test's mirrored run
-    # of a different model in the same pytest worker, a collective here can fail with "Shape
-    # mismatch in the collective instance". The sum Muon receives is the same either way.
-    mirrored = tf.distribute.MirroredStrategy(
-        [d.name for d in devices[:2]], cross_device_ops=tf.distribute.ReductionToOneDevice())
+    # The library's mirrored strategy (collective all-reduce, with keys no other strategy in
+    # this process used: tfllm.training.strategies).
+    mirrored = resolve_strategy("mirrored").strategy
     for strategy in (tf.distribute.get_strategy(), mirrored):
         with strategy.scope():
             keras.utils.set_random_seed(0)

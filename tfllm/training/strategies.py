@@ -33,6 +33,34 @@ from tfllm.errors import ConfigError
 
 
 
+# Collective group keys per MirroredStrategy: each one numbers its collectives from
+# `_collective_key_base` + 1, a class attribute that TensorFlow leaves at 0, so every strategy in
+# a process reuses the same keys. TensorFlow keeps each key's tensor shape for the life of the
+# process, so a second mirrored run of another model (a notebook that trains twice) failed with
+# "Shape mismatch in the collective instance". A strategy uses a handful of groups; 1,000 apart
+# keeps them disjoint. tests/training/test_strategies.py trains two models in one process and
+# fails if TensorFlow renames the attribute.
+_KEY_BASE_STEP = 1000
+_mirrored_count = 0
+
+
+def _mirrored_strategy(devices):
+    """`tf.distribute.MirroredStrategy(devices)` with collective keys no earlier one used."""
+    global _mirrored_count
+    _mirrored_count += 1
+    strategy_class = tf.distribute.MirroredStrategy
+    if not hasattr(strategy_class, "_collective_key_base"):
+        raise RuntimeError("tf.distribute.MirroredStrategy has no _collective_key_base: "
+                           "tfllm's fix for reused collective keys needs updating for this "
+                           f"TensorFlow ({tf.__version__}).")
+    saved = strategy_class._collective_key_base
+    strategy_class._collective_key_base = _mirrored_count * _KEY_BASE_STEP
+    try:
+        return strategy_class(devices)
+    finally:
+        strategy_class._collective_key_base = saved
+
+
 @dataclasses.dataclass(frozen=True)
 class StrategyChoice:
     """A created strategy and what to tell the user about it."""
@@ -136,7 +164,7 @@ def resolve_strategy(name="auto"):
     if name == "mirrored":
         # With no GPU, MirroredStrategy() would use one CPU; split CPUs (tests) are used instead.
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        strategy = tf.distribute.MirroredStrategy([device.name for device in devices])
+        strategy = _mirrored_strategy([device.name for device in devices])
         return StrategyChoice(
             name, strategy,
             f"Strategy: {picked}mirrored over {len(devices)} device(s): {_device_list(devices)}.",
