@@ -170,7 +170,9 @@ def test_label_smoothing_reading_weighs_seeds_and_says_when_it_contradicts_the_c
     assert reading[2].startswith("This contradicts the usual claim")
     assert "+0.0060 at eps=0.0, -0.0710 at eps=0.2" in reading[2]
     assert "became underconfident" in reading[2]
-    assert "post-hoc scaling calibrates at least as well" in reading[3]
+    assert "moved its NLL from 1.5010 to 1.5000 and its ECE from 0.0110 to 0.0040" in reading[3]
+    assert "neither smoothing nor one temperature made it better calibrated" in reading[3]
+    assert "(eps=0.2, T=1.100) took its ECE from 0.0810 to 0.0040, at or below" in reading[3]
     assert "at most ±0.0020 nats/char and the ECE by at most ±0.0010" in reading[4]
     # A change within the seeds' spread is not called a change.
     scores[0.2, 1]["nll"], scores[0.2, 2]["nll"] = 1.499, 1.503
