@@ -189,7 +189,8 @@ def _temperature_reading(scores, seeds, epsilons, mean, best_ece):
     """How close one temperature on the eps=0 model gets to the best smoothing's calibration."""
     low, high = epsilons[0], epsilons[-1]
     line = (f"Temperature scaling of the eps=0 model "
-            f"(T={scores[low, seeds[0]]['temperature']:.3f}, fitted to the NLL) moved its NLL from {mean(low, 'nll'):.4f} to "
+            f"(T={scores[low, seeds[0]]['temperature']:.3f}, fitted to the NLL) moved its NLL "
+            f"from {mean(low, 'nll'):.4f} to "
             f"{mean(low, 'nll_at_temperature'):.4f} and its ECE from {mean(low, 'ece'):.4f} to "
             f"{mean(low, 'ece_at_temperature'):.4f}")
     if best_ece != low:
