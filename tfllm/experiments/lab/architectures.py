@@ -150,14 +150,17 @@ class Architectures(Experiment):
             "passes included, as a user waits for them)")
 
 
+def _tokens_per_second(result):
+    return result["arm"].tokens / result["arm"].train_seconds
+
+
 def _tables(report, results):
     report.add_table(
         "Held-out scores after the whole budget, per arm (validation plays, every character)",
         ["arm", "seed", "parameters", "tokens", "train seconds", "tokens/s", "NLL (nats/char)",
          "bits/char", "accuracy", "ECE"],
         [[ARMS[label][0], str(seed), r["parameters"], r["arm"].tokens,
-          round(r["arm"].train_seconds),
-          r["arm"].tokens / r["arm"].train_seconds, r["scores"]["nll"],
+          round(r["arm"].train_seconds), _tokens_per_second(r), r["scores"]["nll"],
           r["scores"]["bits_per_character"], r["scores"]["accuracy"], r["scores"]["ece"]]
          for label, arms in results.items() for seed, r in arms.items()])
     rows = []
@@ -204,8 +207,7 @@ def _reading(results):
     lines = [f"{name[a]} has {params[a]:,} parameters and {name[b]} {params[b]:,} "
              f"({params[b] / params[a]:.2f}x)."]
     lines.extend(_equal_tokens_reading(results, name))
-    speed = {label: mean_spread(r["arm"].tokens / r["arm"].train_seconds
-                                for r in arms.values())[0]
+    speed = {label: mean_spread(_tokens_per_second(r) for r in arms.values())[0]
              for label, arms in results.items()}
     fast, slow = sorted(results, key=speed.get, reverse=True)
     lines.append(
@@ -224,8 +226,7 @@ def _load_reading(results, name):
     """A line when the speed ratio of the two architectures differs between seeds by more than
     20%: the machine's load changed between arms, and with it every wall-time comparison."""
     a, b = results
-    ratios = {seed: (results[a][seed]["arm"].tokens / results[a][seed]["arm"].train_seconds)
-              / (r["arm"].tokens / r["arm"].train_seconds)
+    ratios = {seed: _tokens_per_second(results[a][seed]) / _tokens_per_second(r)
               for seed, r in results[b].items() if seed in results[a]}
     if len(ratios) < 2 or max(ratios.values()) <= 1.2 * min(ratios.values()):
         return []
