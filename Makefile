@@ -31,11 +31,14 @@ run: $(VENV)/.stamp-run
 # One pytest worker per core, at most four: much of a test's time is single-threaded (tracing,
 # process start-up), so on this project's 2-core machine two workers ran the suite in 658 s
 # against 965 s in one process (2026-12-01).
+# Three workers on those 2 cores were slower than two (307 s against 277 s for tests/generation,
+# models, export and tasks, 2026-12-02). Work stealing keeps both workers busy to the end: the
+# suite's longest tests take over a minute each.
 # The playground's browser test needs Debian's chromium; the script installs it where it can
 # (root and apt-get) and otherwise says in one line why that test will be skipped.
 test: $(VENV)/.stamp-dev
 	bash .ci/install-browser
-	$(BIN)/python -m pytest -q -n auto --maxprocesses 4
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist worksteal
 
 bench: $(VENV)/.stamp-dev
 	$(BIN)/python benchmarks/train_throughput.py

@@ -105,7 +105,8 @@ def test_tensorboard_reader_finds_scalars_and_text_samples(smoke_run):
 def test_interrupted_training_resumes_and_replaces_the_model_atomically(tmp_path):
     run_dir, model_dir = tmp_path / "run", tmp_path / "model"
     args = ["train", "--preset", "smoke", "--quiet", "--run-dir", str(run_dir),
-            "--output", str(model_dir), "--set", "train.steps=300", "--set", "train.eval_interval=30"]
+            "--output", str(model_dir), "--set", "train.steps=60", "--set", "train.eval_interval=6",
+            "--set", "train.sample_length=0"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     process = subprocess.Popen([sys.executable, "-m", "tfllm", *args], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
