@@ -328,16 +328,29 @@ def _noise_reading(scores, trained, reseeded=None):
     base = scores[trained[0]]
     if reseeded is not None:
         noise = abs(reseeded["bits_per_character"] - base["bits_per_character"])
-        beyond = [_name(k) for k in trained[1:] if compare_to_noise(
-            base["bits_per_character"] - scores[k]["bits_per_character"], noise) == "worse"]
+        judged = {k: compare_to_noise(base["bits_per_character"] - scores[k]["bits_per_character"],
+                                      noise) for k in trained[1:]}
+        higher = [_name(k) for k in trained[1:] if judged[k] == "worse"]
+        lower = [_name(k) for k in trained[1:] if judged[k] == "better"]
         line = (f"Seed noise: the likelihood arm at seed {NOISE_SEED} scored "
                 f"{reseeded['bits_per_character']:.4f} bits/char against "
                 f"{base['bits_per_character']:.4f} at seed {SEED} ({noise:.4f} apart) and "
                 f"sampled {reseeded['rate']:.3f} disallowed words per 1,000 characters against "
                 f"{base['rate']:.3f}. ")
-        if beyond:
-            line += (f"Higher than the likelihood arm by more than that: {', '.join(beyond)}; "
-                     f"those paid for the penalty in held-out likelihood.")
+        if higher and lower:
+            # Two seeds give one distance: a rough yardstick, and gaps beyond it both ways say
+            # the arms differ by noise of that size, not that a penalty costs or helps.
+            line += (f"Beyond that distance the gaps go both ways (higher: {', '.join(higher)}; "
+                     f"lower: {', '.join(lower)}), so one distance between two seeds "
+                     f"understates the noise here and no penalty is shown to cost held-out "
+                     f"likelihood: its cost stays on the disallowed words' own tokens.")
+        elif higher:
+            line += (f"Higher than the likelihood arm by more than that: {', '.join(higher)}; "
+                     f"those paid for the penalty in held-out likelihood (a yardstick of one "
+                     f"distance between two seeds).")
+        elif lower:
+            line += (f"Lower than the likelihood arm by more than that: {', '.join(lower)}; "
+                     f"no penalty cost held-out likelihood here.")
         else:
             line += ("No penalised arm's bits/char is higher than the likelihood arm's by more "
                      "than that, so no penalty is shown to cost held-out likelihood here.")
