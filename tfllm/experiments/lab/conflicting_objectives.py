@@ -320,6 +320,11 @@ def _mass_reading(mass, unlikelihood):
     return line
 
 
+def _apart(distance):
+    """A distance in bits/char, at the tables' 4 decimals unless that would print 0.0000."""
+    return f"{distance:.4f} apart" if distance >= 5e-5 else "less than 0.0001 apart"
+
+
 def _noise_reading(scores, trained, reseeded=None):
     """How the arms' held-out bits/char compare with seed noise: the likelihood arm's distance
     from itself at another seed (`reseeded`, its scores) when there is one; otherwise a warning
@@ -334,7 +339,7 @@ def _noise_reading(scores, trained, reseeded=None):
         lower = [_name(k) for k in trained[1:] if judged[k] == "better"]
         line = (f"Seed noise: the likelihood arm at seed {NOISE_SEED} scored "
                 f"{reseeded['bits_per_character']:.4f} bits/char against "
-                f"{base['bits_per_character']:.4f} at seed {SEED} ({noise:.4f} apart) and "
+                f"{base['bits_per_character']:.4f} at seed {SEED} ({_apart(noise)}) and "
                 f"sampled {reseeded['rate']:.3f} disallowed words per 1,000 characters against "
                 f"{base['rate']:.3f}. ")
         if higher and lower:
