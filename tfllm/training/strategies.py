@@ -32,7 +32,6 @@ from tfllm.config import STRATEGIES  # noqa: F401  (re-exported; checked in Trai
 from tfllm.errors import ConfigError
 
 
-
 # Collective group keys per MirroredStrategy: each one numbers its collectives from
 # `_collective_key_base` + 1, a class attribute that TensorFlow leaves at 0, so every strategy in
 # a process reuses the same keys. TensorFlow keeps each key's tensor shape for the life of the

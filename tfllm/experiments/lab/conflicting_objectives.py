@@ -329,7 +329,6 @@ def _noise_reading(scores, trained, reseeded=None):
     """How the arms' held-out bits/char compare with seed noise: the likelihood arm's distance
     from itself at another seed (`reseeded`, its scores) when there is one; otherwise a warning
     when the arms are too close to rank with one seed."""
-    bits = [scores[k]["bits_per_character"] for k in trained]
     base = scores[trained[0]]
     if reseeded is not None:
         noise = abs(reseeded["bits_per_character"] - base["bits_per_character"])
@@ -360,6 +359,7 @@ def _noise_reading(scores, trained, reseeded=None):
             line += ("No penalised arm's bits/char is higher than the likelihood arm's by more "
                      "than that, so no penalty is shown to cost held-out likelihood here.")
         return [line]
+    bits = [scores[k]["bits_per_character"] for k in trained]  # one seed: their span alone
     if max(bits) - min(bits) >= 0.005 * max(bits):
         return []
     return [f"The trained arms' held-out bits/char span {max(bits) - min(bits):.4f} "
