@@ -1,16 +1,20 @@
 """Generation speed: tfllm's cached decoder against keras-hub's GPT2CausalLM, in one run.
 
-Both models have the baby shape (4 layers, 4 heads, width 128, FFN 512, 512 positions, the
+The models have the baby shape (4 layers, 4 heads, width 128, FFN 512, 512 positions, the
 character vocabulary of the bundled plays) and random weights: speed does not depend on what
-the weights say, and every run generates exactly the requested number of tokens (tfllm with
-`min_new_tokens`, keras-hub with no stop token). Both decode with a fixed-shape KV cache in a
-`tf.while_loop` compiled with XLA, from the same 6-token prompt.
+the weights say. tfllm runs twice: in GPT-2's layout (`GPT.original_options`), the same network
+as keras-hub's, and with GPT's default options (rotary positions, SwiGLU at 344 per half,
+QK-norm, untied: the `shakespeare-char` preset's), the model a user gets. Every run generates
+exactly the requested number of tokens (tfllm with `min_new_tokens`, keras-hub with no stop
+token). All decode with a fixed-shape KV cache in a `tf.while_loop` compiled with XLA, from the
+same 6-token prompt.
 
 It prints, for batch 1 and 8 and 256 new tokens, new tokens/s for each (median of `--repeats`
-timed calls after one warm-up call that compiles), and the ratio; greedy and nucleus sampling
-(top-p 0.9, temperature 0.8). Then time per new token when generating 64, 256 and 1024 tokens
-at batch 1 (models with 1088 positions): flat when each step costs the same, as a cache makes
-it. Contenders take turns, call by call, so a slow spell of this noisy machine hits both.
+timed calls after one warm-up call that compiles) and tfllm's ratios to keras-hub, greedy and
+nucleus sampling (top-p 0.9, temperature 0.8). Then time per new token when generating 64, 256
+and 1024 tokens at batch 1 (models with 1088 positions): flat when each step costs the same, as a
+cache makes it. Contenders take turns, call by call, so a slow spell of this noisy machine hits
+all of them.
 
     python benchmarks/generate.py
     python benchmarks/generate.py --repeats 9 --json
@@ -37,17 +41,28 @@ from tfllm.models import GPT  # noqa: E402
 from tfllm.tokenizers import CharTokenizer  # noqa: E402
 
 BABY = {"num_layers": 4, "num_heads": 4, "hidden_dim": 128, "intermediate_dim": 512}
+# GPT's defaults at the baby size: SwiGLU halves 2/3 as wide, about as many weights as GELU's.
+DEFAULTS = {**BABY, "intermediate_dim": 344}
+CONTENDERS = ("tfllm_gpt2", "tfllm_defaults", "keras_hub")
 PROMPT = "ROMEO:"
 
 
-def build_pair(vocabulary_size, positions):
+def build_models(vocabulary_size, positions):
+    """{contender: model}: tfllm in GPT-2's layout, tfllm's defaults, keras-hub's GPT2CausalLM."""
     keras.utils.set_random_seed(0)
-    ours = GPT(vocabulary_size=vocabulary_size, sequence_length=positions, **BABY)
+    gpt2 = GPT(vocabulary_size=vocabulary_size, sequence_length=positions,
+               **GPT.original_options, **BABY)
+    defaults = GPT(vocabulary_size=vocabulary_size, sequence_length=positions, **DEFAULTS)
     backbone = keras_hub.models.GPT2Backbone(
         vocabulary_size=vocabulary_size, max_sequence_length=positions, dropout=0.0, **BABY
     )
     theirs = keras_hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
-    return ours, theirs
+    return dict(zip(CONTENDERS, (gpt2, defaults, theirs)))
+
+
+def runners(models, tokenizer, batch_size, new_tokens, sampling):
+    return {name: (keras_hub_runner if name == "keras_hub" else tfllm_runner)(
+        model, tokenizer, batch_size, new_tokens, sampling) for name, model in models.items()}
 
 
 def tfllm_runner(model, tokenizer, batch_size, new_tokens, sampling):
@@ -110,32 +125,30 @@ def main():
           f"median of {args.repeats} calls")
     report = {"throughput": [], "per_token": []}
 
-    ours, theirs = build_pair(vocabulary_size, 512)
-    print(f"\n{'sampler':<8} {'batch':>5} {'tfllm tok/s':>12} {'keras-hub tok/s':>16} {'ratio':>6}")
+    models = build_models(vocabulary_size, 512)
+    print(f"\n{'sampler':<8} {'batch':>5} {'GPT-2 tok/s':>12} {'defaults tok/s':>15} "
+          f"{'keras-hub tok/s':>16} {'ratios':>13}")
     for sampling in (False, True):
         for batch_size in (1, 8):
-            seconds = race({
-                "tfllm": tfllm_runner(ours, tokenizer, batch_size, 256, sampling),
-                "keras_hub": keras_hub_runner(theirs, tokenizer, batch_size, 256, sampling),
-            }, args.repeats)
+            seconds = race(runners(models, tokenizer, batch_size, 256, sampling), args.repeats)
             rates = {name: batch_size * 256 / s for name, s in seconds.items()}
-            ratio = rates["tfllm"] / rates["keras_hub"]
+            ratios = {name: rates[name] / rates["keras_hub"] for name in CONTENDERS[:2]}
             sampler = "top-p" if sampling else "greedy"
-            print(f"{sampler:<8} {batch_size:>5} {rates['tfllm']:>12,.0f} "
-                  f"{rates['keras_hub']:>16,.0f} {ratio:>5.2f}x")
+            print(f"{sampler:<8} {batch_size:>5} {rates['tfllm_gpt2']:>12,.0f} "
+                  f"{rates['tfllm_defaults']:>15,.0f} {rates['keras_hub']:>16,.0f} "
+                  f"{ratios['tfllm_gpt2']:>5.2f}x {ratios['tfllm_defaults']:>5.2f}x")
             report["throughput"].append({"sampler": sampler, "batch_size": batch_size,
                                          **{f"{k}_tokens_per_second": v for k, v in rates.items()},
-                                         "ratio": ratio})
+                                         **{f"{k}_ratio": v for k, v in ratios.items()}})
 
-    ours, theirs = build_pair(vocabulary_size, 1088)
-    print(f"\n{'new tokens':>10} {'tfllm ms/token':>15} {'keras-hub ms/token':>19}")
+    models = build_models(vocabulary_size, 1088)
+    print(f"\n{'new tokens':>10} {'GPT-2 ms/token':>15} {'defaults ms/token':>18} "
+          f"{'keras-hub ms/token':>19}")
     for new_tokens in (64, 256, 1024):
-        seconds = race({
-            "tfllm": tfllm_runner(ours, tokenizer, 1, new_tokens, False),
-            "keras_hub": keras_hub_runner(theirs, tokenizer, 1, new_tokens, False),
-        }, args.repeats)
+        seconds = race(runners(models, tokenizer, 1, new_tokens, False), args.repeats)
         per_token = {name: 1000 * s / new_tokens for name, s in seconds.items()}
-        print(f"{new_tokens:>10} {per_token['tfllm']:>15.3f} {per_token['keras_hub']:>19.3f}")
+        print(f"{new_tokens:>10} {per_token['tfllm_gpt2']:>15.3f} "
+              f"{per_token['tfllm_defaults']:>18.3f} {per_token['keras_hub']:>19.3f}")
         report["per_token"].append({"new_tokens": new_tokens,
                                     **{f"{k}_ms_per_token": v for k, v in per_token.items()}})
     if args.json:

@@ -22,9 +22,11 @@ OPTIONS = {
 
 
 def make_gpt(context, **options):
+    """A small GPT with `options` over GPT-2's layout (`GPT.original_options`)."""
     keras.utils.set_random_seed(0)
-    return GPT(vocabulary_size=TOKENIZER.vocabulary_size, sequence_length=context, num_layers=2,
-               num_heads=2, hidden_dim=16, intermediate_dim=32, **options)
+    return GPT(**{**GPT.original_options, **options}, vocabulary_size=TOKENIZER.vocabulary_size,
+               sequence_length=context, num_layers=2, num_heads=2, hidden_dim=16,
+               intermediate_dim=32)
 
 
 def full_pass_greedy(model, prompt_ids, steps, window=None):
@@ -57,6 +59,15 @@ def test_cached_greedy_decoding_equals_full_passes(name):
     # XLA (generate's default for GPT) once, to keep the tests short.
     assert_greedy_equals_full_passes(make_gpt(16, **OPTIONS[name]), "ROMEO: But", 5,
                                      jit_compile=name == "all")
+
+
+# Found while changing GPT's defaults (2026-12-02), and already there before: with an untied
+# output projection, `generate`'s second greedy token differs from a full pass (its
+# log-probability -3.291 against -3.333), while `call_with_cache` called directly matches a full
+# pass to 2e-8. Open: the decoder's prefill and step arguments are the suspects.
+@pytest.mark.xfail(strict=True, reason="untied GPT: generate's cached steps differ from a full pass")
+def test_untied_cached_greedy_decoding_equals_full_passes():
+    assert_greedy_equals_full_passes(make_gpt(16, tie_embeddings=False), "ROMEO: But", 5)
 
 
 @pytest.mark.parametrize("name", ["rope", "all"])

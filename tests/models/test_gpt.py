@@ -7,8 +7,16 @@ import tensorflow as tf
 from tfllm.models import GPT
 from tfllm.testing import run_model_test
 
-SMALL = dict(vocabulary_size=32, sequence_length=8, num_layers=2, num_heads=2, hidden_dim=8,
-             intermediate_dim=16)
+# GPT-2's layout (`GPT.original_options`): the base that the options are switched on from.
+SMALL = dict(GPT.original_options, vocabulary_size=32, sequence_length=8, num_layers=2,
+             num_heads=2, hidden_dim=8, intermediate_dim=16)
+
+
+def gpt(**options):
+    """The small GPT with `options` over GPT-2's layout."""
+    return GPT(**{**SMALL, **options})
+
+
 RNG = np.random.default_rng(0)
 TOKEN_IDS = RNG.integers(1, 32, size=(2, 8)).astype("int32")  # (B, T)
 PADDING = np.array([[True] * 8, [True] * 5 + [False] * 3])
@@ -40,7 +48,7 @@ def test_variants_go_through_the_harness(variant):
 
 
 def test_tied_embeddings_have_no_separate_output_kernel():
-    tied, untied = GPT(**SMALL), GPT(**SMALL, tie_embeddings=False)
+    tied, untied = gpt(), gpt(tie_embeddings=False)
     tied(INPUTS), untied(INPUTS)
     assert not any("output_kernel" in w.path for w in tied.weights)
     assert untied.count_params() - tied.count_params() == 8 * 32  # one (D, V) kernel
@@ -62,7 +70,7 @@ def test_residual_projections_use_the_scaled_init():
     {}, {"norm_first": False, "position_encoding": "sinusoidal"}, ALL_OPTIONS,
 ])
 def test_changing_a_future_token_leaves_earlier_logits_unchanged(variant):
-    model = GPT(**SMALL, **variant)
+    model = gpt(**variant)
     changed = TOKEN_IDS.copy()
     changed[:, 5] = (changed[:, 5] + 1) % 32
     before = np.array(model({"token_ids": TOKEN_IDS}))
@@ -72,7 +80,7 @@ def test_changing_a_future_token_leaves_earlier_logits_unchanged(variant):
 
 
 def test_padded_positions_change_nothing_at_real_positions():
-    model = GPT(**SMALL)
+    model = gpt()
     other_padding = TOKEN_IDS.copy()
     other_padding[1, 5:] = [0, 7, 31]
     before = np.array(model(INPUTS))
@@ -88,7 +96,7 @@ XLA_VARIANTS = [{}, {"norm_first": False, "position_encoding": "sinusoidal"}, AL
     {"feed_forward": "swiglu"}, {"num_key_value_heads": 1}, {"qk_norm": True},
 ])
 def test_cached_steps_after_a_prefill_equal_one_full_pass(variant):
-    model = GPT(**SMALL, **variant)
+    model = gpt(**variant)
     full = np.array(model({"token_ids": TOKEN_IDS}))
     cache = model.build_cache(batch_size=2, max_length=8)
     heads = variant.get("num_key_value_heads", 2)
@@ -113,7 +121,7 @@ def test_cached_steps_after_a_prefill_equal_one_full_pass(variant):
     {}, {"position_encoding": "sinusoidal"}, {"position_encoding": "rope"}, ALL_OPTIONS,
 ])
 def test_left_padded_prompt_with_its_own_positions_equals_the_prompt_alone(variant):
-    model = GPT(**SMALL, **variant)
+    model = gpt(**variant)
     prompt = TOKEN_IDS[:1, :5]
     alone, _ = model.call_with_cache(prompt, model.build_cache(1, 8), 0)
     padded_ids = np.concatenate([np.full((1, 3), 7, "int32"), prompt], axis=1)  # (1, 8)
@@ -126,7 +134,7 @@ def test_left_padded_prompt_with_its_own_positions_equals_the_prompt_alone(varia
 
 
 def test_segment_ids_keep_attention_inside_each_packed_document():
-    model = GPT(**SMALL)
+    model = gpt()
     segments = np.array([[1, 1, 1, 2, 2, 2, 2, 0]] * 2, "int32")
     changed = TOKEN_IDS.copy()
     changed[:, :3] = (changed[:, :3] + 5) % 32  # another first document
@@ -140,7 +148,7 @@ def test_segment_ids_keep_attention_inside_each_packed_document():
 
 
 def test_mixed_precision_logits_are_float32_and_cache_follows_the_compute_dtype():
-    model = GPT(**SMALL, dtype="mixed_bfloat16")
+    model = gpt(dtype="mixed_bfloat16")
     assert model(INPUTS).dtype == tf.float32
     cache = model.build_cache(2, 8)
     assert all(c.dtype == tf.bfloat16 for c in cache)
@@ -149,7 +157,7 @@ def test_mixed_precision_logits_are_float32_and_cache_follows_the_compute_dtype(
 
 
 def test_attributes_and_summary():
-    model = GPT(**SMALL)
+    model = gpt()
     model(INPUTS)
     assert (model.sequence_length, model.vocabulary_size) == (8, 32)
     lines = []
@@ -158,7 +166,7 @@ def test_attributes_and_summary():
 
 
 def test_too_long_inputs_and_caches_are_refused():
-    model = GPT(**SMALL)
+    model = gpt()
     with pytest.raises(ValueError, match="sequence_length"):
         model({"token_ids": np.zeros((1, 9), "int32")})
     with pytest.raises(ValueError, match="max_length=9"):

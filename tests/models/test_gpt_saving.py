@@ -54,8 +54,8 @@ ARGUMENTS_BEFORE_OPTIONS = (
     "layer_norm_epsilon",
 )
 # The weights file of a one-block untied GPT as it was written before the options: a `.keras`
-# file saved then is read by these paths, so a new sublayer or a renamed attribute in the
-# default model would break every saved model.
+# file saved then is read by these paths, so a new sublayer or a renamed attribute in GPT-2's
+# layout would break every saved model.
 WEIGHT_PATHS_BEFORE_OPTIONS = [
     "decoder_blocks/decoder_block/feed_forward/intermediate_dense/vars/0",
     "decoder_blocks/decoder_block/feed_forward/intermediate_dense/vars/1",
@@ -89,8 +89,8 @@ def _rewrite_config(archive, target, keep):
 
 
 def test_a_gpt_saved_before_the_decoder_options_loads_with_identical_logits(tmp_path):
-    model = GPT(vocabulary_size=32, sequence_length=8, num_layers=1, num_heads=2, hidden_dim=8,
-                intermediate_dim=16, tie_embeddings=False)
+    model = GPT(**{**GPT.original_options, "tie_embeddings": False}, vocabulary_size=32,
+                sequence_length=8, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16)
     token_ids = np.random.default_rng(1).integers(0, 32, size=(2, 8)).astype("int32")
     logits = np.array(model({"token_ids": token_ids}))
     model.save(tmp_path / "new.keras")

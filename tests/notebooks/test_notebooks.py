@@ -18,7 +18,7 @@ EXPECTED = {
     "01_char_gpt.ipynb": (
         ["reloaded model gives the same logits: True",
          "earlier logits unchanged by a later token: True",
-         "bits per character", "with the options:",
+         "bits per character", "every option:",
          "cached decoding equals a full pass: True"],
         ["runs/notebook-char-gpt/config.json", "saved_models/notebook-char-gpt/model.keras"],
     ),

@@ -23,8 +23,8 @@ VOCABULARY = sorted(set(TEXT))
 
 def tiny_gpt(**kwargs):
     keras.utils.set_random_seed(0)
-    arguments = dict(vocabulary_size=32, sequence_length=8, num_layers=1, num_heads=2,
-                     hidden_dim=16, intermediate_dim=32)
+    arguments = dict(GPT.original_options, vocabulary_size=32, sequence_length=8, num_layers=1,
+                     num_heads=2, hidden_dim=16, intermediate_dim=32)
     return GPT(**{**arguments, **kwargs})
 
 

@@ -1,4 +1,5 @@
-"""`GPT`: a decoder-only Transformer language model (GPT-2 / nanoGPT layout)."""
+"""`GPT`: a decoder-only Transformer language model (GPT-2's blocks with rotary positions,
+SwiGLU and QK-norm by default; GPT-2's own layout is `GPT.original_options`)."""
 
 import math
 
@@ -23,9 +24,9 @@ RESIDUAL_INITS = ("scaled", "unscaled")
 class GPT(CausalLanguageModel):
     """Decoder-only Transformer: predicts each next token from the tokens before it.
 
-    token ids -> token embedding + position vectors -> dropout -> `num_layers` causal
-    `DecoderBlock`s -> final LayerNorm (pre-LN only) -> output projection (the transposed token
-    embedding when tied) -> (B, T, V) logits, float32 under every dtype policy.
+    token ids -> token embedding (+ position vectors, unless rotary) -> dropout -> `num_layers`
+    causal `DecoderBlock`s -> final LayerNorm (pre-LN only) -> output projection (the transposed
+    token embedding when tied) -> (B, T, V) logits, float32 under every dtype policy.
 
     Initialization follows GPT-2 / nanoGPT: weights normal(0, 0.02), biases zero, LayerNorms
     (1, 0), and (`residual_init="scaled"`) the two projections that write into the residual
@@ -36,17 +37,22 @@ class GPT(CausalLanguageModel):
     stream's scale roughly independent of depth. `residual_init="unscaled"` gives them
     normal(0, 0.02) like every other weight.
 
-    Options of current decoders, each off by default (the GPT-2 model every preset and saved
-    model was built with; `docs/decoder-options.md`): rotary embeddings
+    The defaults are the options that trained the best model per token and per second in
+    `benchmarks/ablation.py` (`docs/decoder-options.md`): rotary embeddings
     (`position_encoding="rope"`; Su et al., "RoFormer", 2021) rotate each head's queries and
-    keys by their positions instead of adding position vectors; RMSNorm
-    (`normalization="rms_norm"`; Zhang & Sennrich, 2019) for every norm; a SwiGLU MLP
+    keys by their positions instead of adding position vectors; a SwiGLU MLP
     (`feed_forward="swiglu"`; Shazeer, "GLU Variants Improve Transformer", 2020) whose two
     inner halves are each `intermediate_dim` wide (3 D F weights, not 2 D F: nothing is
-    rescaled, so pass about 2/3 of a GELU MLP's width to match its size); grouped-query
+    rescaled, so pass about 2/3 of a GELU MLP's width, 8/3 D, to match its size);
+    QK-normalization (`qk_norm=True`; Dehghani et al., "Scaling Vision Transformers to 22
+    Billion Parameters", 2023); and an output projection of its own (`tie_embeddings=False`).
+    Off by default, because they did not help at these sizes: RMSNorm
+    (`normalization="rms_norm"`; Zhang & Sennrich, 2019) for every norm, grouped-query
     attention (`num_key_value_heads=K`; Ainslie et al., "GQA", 2023), which shrinks the
-    key/value projections and the KV cache by N / K; QK-normalization (`qk_norm=True`;
-    Dehghani et al., "Scaling Vision Transformers to 22 Billion Parameters", 2023).
+    key/value projections and the KV cache by N / K, and `residual_init="unscaled"`.
+    `GPT.original_options` is GPT-2's layout (learned positions, GELU, tied, no QK-norm): the
+    defaults until 2026-12-02, which every model saved before then was built with and which
+    `from_config` fills in where a saved config lacks a key. Pass them to build GPT-2.
 
     Decoding with a KV cache (used by `tfllm.generation`): `build_cache(B, S)` returns one zero
     (B, 2, K, S, H) key/value cache per block (K = N without GQA); `call_with_cache(token_ids,
@@ -64,18 +70,20 @@ class GPT(CausalLanguageModel):
         num_layers: L, the number of decoder blocks.
         num_heads: N, attention heads per block; `hidden_dim` must be divisible by it.
         hidden_dim: D, the model width.
-        intermediate_dim: width of the feed-forward inner layer, usually 4 * D.
+        intermediate_dim: F, the width of the feed-forward inner layer: about 8/3 D for SwiGLU
+            (each of its two halves), 4 D for GELU.
         dropout: dropout rate on embeddings, attention weights and residual branches.
-        position_encoding: "learned" (GPT-2 table), "sinusoidal" (fixed, Vaswani et al.) or
-            "rope" (rotary, in every self-attention; hidden_dim / num_heads must be even).
+        position_encoding: "rope" (default: rotary, in every self-attention; hidden_dim /
+            num_heads must be even), "learned" (GPT-2's table) or "sinusoidal" (fixed,
+            Vaswani et al.).
         norm_first: True for pre-LN blocks (GPT-2) plus a final norm; False for post-LN.
-        tie_embeddings: share the token embedding with the output projection.
+        tie_embeddings: share the token embedding with the output projection (default False).
         layer_norm_epsilon: epsilon of every norm.
         normalization: "layer_norm" (default) or "rms_norm", for every norm of the model.
-        feed_forward: "gelu" (default: GELU MLP) or "swiglu" (gated SiLU MLP).
+        feed_forward: "swiglu" (default: gated SiLU MLP) or "gelu" (GPT-2's GELU MLP).
         num_key_value_heads: K, key/value heads per attention; a divisor of `num_heads`.
             None (default) means K = N.
-        qk_norm: normalize queries and keys per head before the dot product.
+        qk_norm: normalize queries and keys per head before the dot product (default True).
         residual_init: "scaled" (default, GPT-2) or "unscaled"; see above.
         **kwargs: standard model arguments (`name`, `dtype`, ...).
 
@@ -108,9 +116,10 @@ class GPT(CausalLanguageModel):
 
     # XLA trained this model ~1.4x faster on 2 CPU cores (benchmarks/train_throughput.py).
     jit_compile_by_default = True
-    # The decoder options as they were before each existed (the original GPT-2 layout): models
-    # saved without these keys load as they were trained, whatever the defaults become.
-    original_options = dict(normalization="layer_norm", feed_forward="gelu",
+    # GPT-2's layout, the defaults before 2026-12-02: a saved config without one of these keys
+    # (saved before the option existed) loads as the model it was trained as.
+    original_options = dict(position_encoding="learned", tie_embeddings=True,
+                            normalization="layer_norm", feed_forward="gelu",
                             num_key_value_heads=None, qk_norm=False, residual_init="scaled")
 
     def __init__(
@@ -122,14 +131,14 @@ class GPT(CausalLanguageModel):
         hidden_dim,
         intermediate_dim,
         dropout=0.0,
-        position_encoding="learned",
+        position_encoding="rope",
         norm_first=True,
-        tie_embeddings=True,
+        tie_embeddings=False,
         layer_norm_epsilon=1e-5,
         normalization="layer_norm",
-        feed_forward="gelu",
+        feed_forward="swiglu",
         num_key_value_heads=None,
-        qk_norm=False,
+        qk_norm=True,
         residual_init="scaled",
         **kwargs,
     ):
@@ -358,8 +367,8 @@ class GPT(CausalLanguageModel):
 
         >>> model = GPT(vocabulary_size=32, sequence_length=8, num_layers=1, num_heads=2,
         ...             hidden_dim=8, intermediate_dim=32)
-        >>> model.training_flops_per_token()  # 6 * (4*64 + 2*8*32 + 8*32) + 12*1*8*8
-        6912
+        >>> model.training_flops_per_token()  # 6 * (4*64 + 3*8*32 + 8*32) + 12*1*8*8 (SwiGLU)
+        8448
         """
         width = self.hidden_dim
         key_value_width = self._cache_heads() * (width // self.num_heads)  # K H

@@ -1,7 +1,7 @@
 """Experiment `architectures`: an LSTM against a GPT on the same characters and budget.
 
-The two Shakespeare presets are built for this comparison: `shakespeare-char` (a GPT, 4 layers
-of width 128) and `shakespeare-char-lstm` (an LSTM LM, 2 layers of width 256) share the data,
+The two Shakespeare presets are built for this comparison: `shakespeare-char-gpt2` (a GPT in
+GPT-2's layout, 4 layers of width 128) and `shakespeare-char-lstm` (an LSTM LM, 2 layers of width 256) share the data,
 the character tokenizer, the context of 128, the objective and the recipe (AdamW with warmup
 and cosine decay), and have similar parameter counts (both counted from the trained models and
 stated in the report). What differs is the architecture: recurrence ("Long Short-Term
@@ -41,7 +41,7 @@ from tfllm.experiments.lab.seed_noise import compare_to_noise, mean_spread
 from tfllm.presets import get_preset
 
 # Arm label -> (display name, preset of the full run).
-ARMS = {"gpt": ("GPT", "shakespeare-char"), "lstm": ("LSTM", "shakespeare-char-lstm")}
+ARMS = {"gpt": ("GPT", "shakespeare-char-gpt2"), "lstm": ("LSTM", "shakespeare-char-lstm")}
 SEEDS = (1337, 1338)
 TOKENS = 4_915_200  # half the presets' 9,830,400
 # The smoke run's LSTM: as small as the smoke preset's GPT, on its context.

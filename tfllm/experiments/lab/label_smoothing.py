@@ -1,6 +1,6 @@
 """Experiment `label-smoothing`: what smoothing the target does to likelihood and calibration.
 
-A character GPT (the `shakespeare-char` preset's model and data, on half its budget: 4.9M
+A character GPT (the `shakespeare-char-gpt2` preset's model and data, on half its budget: 4.9M
 tokens, 1200 steps with the warmup scaled to match, so that eight arms train in under an hour on
 2 cores, like the squared-error experiment's arms) trains with label smoothing eps in {0, 0.05,
 0.1, 0.2}, two seeds each, and every arm is scored on the held-out plays against the *hard*
@@ -26,12 +26,12 @@ from tfllm.presets import get_preset
 EPSILONS = (0.0, 0.05, 0.1, 0.2)
 SMOKE_EPSILONS = (0.0, 0.2)
 SEEDS = (1337, 1338)
-TOKENS = 4_915_200  # half the shakespeare-char preset's 9,830,400
+TOKENS = 4_915_200  # half the shakespeare-char-gpt2 preset's 9,830,400
 _SAMPLE_PROMPT = "ROMEO:"
 
 
 def _config(smoke, epsilon, seed):
-    base = get_preset("smoke" if smoke else "shakespeare-char")
+    base = get_preset("smoke" if smoke else "shakespeare-char-gpt2")
     train = dict(label_smoothing=epsilon, seed=seed, sample_length=0)
     if smoke:
         train.update(steps=10, eval_interval=10, warmup_steps=2)

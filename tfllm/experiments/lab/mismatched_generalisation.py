@@ -35,6 +35,7 @@ from tfllm.experiments.lab.next_token_scores import next_token_scores
 from tfllm.experiments.lab.report import Report
 from tfllm.experiments.lab.word_model import arm_config, describe_training, line_prompts
 from tfllm.objectives.repetition import word_pattern
+from tfllm.presets import GPT2_LAYOUT
 
 GENRES = ("comedies", "tragedies", "histories")
 CHAR_DATA = DataConfig(corpus="shakespeare", tokenizer="char")
@@ -43,7 +44,7 @@ CHAR_DATA = DataConfig(corpus="shakespeare", tokenizer="char")
 # sharing the cores part of the time); 44 minutes for the whole run with its sampling.
 SIZES = {"small": dict(num_layers=2, num_heads=4, hidden_dim=128, intermediate_dim=512),
          "large": dict(num_layers=4, num_heads=4, hidden_dim=192, intermediate_dim=768)}
-CHAR_GPT = dict(sequence_length=128, tie_embeddings=False)
+CHAR_GPT = dict(GPT2_LAYOUT, sequence_length=128, tie_embeddings=False)  # the report's layout
 DROPOUTS = (0.0, 0.2)
 CHAR_TRAIN = TrainConfig(batch_size=32, steps=200, eval_interval=200, eval_batches=20,
                          learning_rate=2e-3, min_learning_rate=1e-4, warmup_steps=100,

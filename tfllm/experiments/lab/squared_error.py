@@ -3,8 +3,8 @@
 "Evaluation of Neural Architectures Trained with Square Loss vs Cross-Entropy in
 Classification Tasks" (Hui & Belkin, 2021) found the square loss on the logits as accurate as
 cross-entropy, or more, on most of the classification tasks it tried. Next-character
-prediction is classification with 85 classes, so the character GPT of the `shakespeare-char`
-preset trains here with:
+prediction is classification with 85 classes, so the character GPT of the
+`shakespeare-char-gpt2` preset trains here with:
 
 - `cross_entropy` (maximum likelihood), at two seeds: their difference is the noise the other
   gaps are read against;
@@ -57,14 +57,14 @@ ARMS = (
                                 square_loss_target=RESCALE_M), 1337),
 )
 SMOKE_ARMS = ("cross-entropy", "square-loss-k1-m15")
-TOKENS = 4_915_200  # half the shakespeare-char preset's 9,830,400
+TOKENS = 4_915_200  # half the shakespeare-char-gpt2 preset's 9,830,400
 # From 0.01 to 100, 8% apart: wide enough for outputs trained towards 0 and 1 (k = M = 1)
 # as for those trained towards 0 and 15 (module docstring).
 WIDE_TEMPERATURES = temperature_grid(0.01, 100.0, 121)
 
 
 def _config(smoke, overrides, seed):
-    base = get_preset("smoke" if smoke else "shakespeare-char")
+    base = get_preset("smoke" if smoke else "shakespeare-char-gpt2")
     train = dict(seed=seed, sample_length=0, **overrides)
     if smoke:
         train.update(steps=10, eval_interval=10, warmup_steps=2)

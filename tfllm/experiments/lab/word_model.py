@@ -25,7 +25,7 @@ from tfllm.data.restoration_pairs import dialogue_lines
 from tfllm.errors import ConfigError
 from tfllm.experiments.lab.lab_run import steps_for_tokens
 from tfllm.generation import generate
-from tfllm.presets import get_preset
+from tfllm.presets import GPT2_LAYOUT, get_preset
 from tfllm.tasks.training_objective import penalty_token_ids
 from tfllm.validation import check_positive_int
 
@@ -33,8 +33,9 @@ WORD_DATA = DataConfig(corpus="shakespeare", tokenizer="word")
 # The word-level GPT of every full-run arm. Context 128 holds a 100-token continuation and
 # its prompt without sliding; two layers keep a step cheap next to the 20,000-way output
 # layer, which dominates the arithmetic (128 x 20,000 = 2.6M multiply-adds per token, against
-# about 0.4M in the two blocks). Tied, the embedding and the output layer are one matrix.
-WORD_GPT = dict(sequence_length=128, num_layers=2, num_heads=4, hidden_dim=128,
+# about 0.4M in the two blocks). Tied, the embedding and the output layer are one matrix. In
+# GPT-2's layout, which the lab's reports were measured with.
+WORD_GPT = dict(GPT2_LAYOUT, sequence_length=128, num_layers=2, num_heads=4, hidden_dim=128,
                 intermediate_dim=512, dropout=0.0, tie_embeddings=True)
 # 16 windows of 128 tokens: 2,048 tokens per step. `steps` is set from each arm's budget.
 WORD_TRAIN = TrainConfig(batch_size=16, steps=100, eval_interval=100, eval_batches=20,
