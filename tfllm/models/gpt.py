@@ -37,8 +37,8 @@ class GPT(CausalLanguageModel):
     stream's scale roughly independent of depth. `residual_init="unscaled"` gives them
     normal(0, 0.02) like every other weight.
 
-    The defaults are the options that trained the best model per token and per second in
-    `benchmarks/ablation.py` (`docs/decoder-options.md`): rotary embeddings
+    The defaults are the options that trained the best model per token, at a small cost in
+    speed, in `benchmarks/ablation.py` (`docs/decoder-options.md`): rotary embeddings
     (`position_encoding="rope"`; Su et al., "RoFormer", 2021) rotate each head's queries and
     keys by their positions instead of adding position vectors; a SwiGLU MLP
     (`feed_forward="swiglu"`; Shazeer, "GLU Variants Improve Transformer", 2020) whose two
