@@ -37,22 +37,14 @@ class GPT(CausalLanguageModel):
     stream's scale roughly independent of depth. `residual_init="unscaled"` gives them
     normal(0, 0.02) like every other weight.
 
-    The defaults are the options that trained the best model per token, at a small cost in
-    speed, in `benchmarks/ablation.py` (`docs/decoder-options.md`): rotary embeddings
-    (`position_encoding="rope"`; Su et al., "RoFormer", 2021) rotate each head's queries and
-    keys by their positions instead of adding position vectors; a SwiGLU MLP
-    (`feed_forward="swiglu"`; Shazeer, "GLU Variants Improve Transformer", 2020) whose two
-    inner halves are each `intermediate_dim` wide (3 D F weights, not 2 D F: nothing is
-    rescaled, so pass about 2/3 of a GELU MLP's width, 8/3 D, to match its size);
-    QK-normalization (`qk_norm=True`; Dehghani et al., "Scaling Vision Transformers to 22
-    Billion Parameters", 2023); and an output projection of its own (`tie_embeddings=False`).
-    Off by default, because they did not help at these sizes: RMSNorm
-    (`normalization="rms_norm"`; Zhang & Sennrich, 2019) for every norm, grouped-query
-    attention (`num_key_value_heads=K`; Ainslie et al., "GQA", 2023), which shrinks the
-    key/value projections and the KV cache by N / K, and `residual_init="unscaled"`.
-    `GPT.original_options` is GPT-2's layout (learned positions, GELU, tied, no QK-norm): the
-    defaults until 2026-12-02, which every model saved before then was built with and which
-    `from_config` fills in where a saved config lacks a key. Pass them to build GPT-2.
+    Defaults, chosen by `benchmarks/ablation.py` (`docs/decoder-options.md` cites each option's
+    paper): rotary position embeddings, a SwiGLU MLP whose two halves are each
+    `intermediate_dim` wide (nothing is rescaled: pass about 8/3 D to match a 4 D GELU MLP),
+    QK-normalization and an untied output projection. RMSNorm, grouped-query attention
+    (`num_key_value_heads=K`: key/value projections and KV cache N / K times smaller) and
+    `residual_init="unscaled"` are off: they did not help at these sizes.
+    `GPT.original_options` is GPT-2's layout, the defaults until 2026-12-02: `from_config` fills
+    it in where a saved config lacks a key, and `GPT(**GPT.original_options, ...)` builds GPT-2.
 
     Decoding with a KV cache (used by `tfllm.generation`): `build_cache(B, S)` returns one zero
     (B, 2, K, S, H) key/value cache per block (K = N without GQA); `call_with_cache(token_ids,
