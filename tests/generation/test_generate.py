@@ -57,7 +57,9 @@ def test_cached_greedy_decoding_equals_full_passes(model_name, request):
 @pytest.mark.parametrize("model_name", ["gpt", "lstm"])
 def test_left_padded_batch_equals_each_prompt_alone(model_name, request):
     model = request.getfixturevalue(model_name)
-    prompts = ["R", "ROMEO: But soft", "what light"]
+    # The longest prompt and its new tokens fit the context: past it, the window slides for
+    # the whole batch when its longest row needs it.
+    prompts = ["R", "ROMEO: B", "what"]
     batched = generate(model, TOKENIZER, prompts, max_new_tokens=8, temperature=0,
                        return_details=True)
     for prompt, together in zip(prompts, batched):

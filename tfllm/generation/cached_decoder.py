@@ -16,7 +16,8 @@ How a batch is decoded (B rows, prompts left-padded to P, at most N new tokens):
 - `history` (B, P + N) holds every token; row b's real tokens start at `first_real[b]`, so
   the last prompt token of every row sits in slot P - 1 and all rows advance together.
 - Prefill runs the whole prompt in one pass. Each row gets its own positions (0 at its first
-  real token) and padding slots are masked as keys, so padding changes nothing.
+  real token) and padding slots are masked as keys, so padding changes nothing. Where the
+  cache is bounded, padding that every row shares is kept out of it, so it costs no context.
 - Each step processes the next-token logits (penalties, bans), chooses a token, writes it,
   checks end-of-sequence and stop sequences, and runs the one new token through the model.
   The loop is a `tf.while_loop` inside one `tf.function` (XLA-compiled where that is faster),
@@ -181,7 +182,15 @@ class CachedDecoder:
         prompt_length = tf.shape(prompt_ids)[1]
         padding = tf.fill([batch_size, new_slots], tf.constant(spec.pad_id, tf.int32))
         history = tf.concat([prompt_ids, padding], axis=1)  # (B, P + N)
-        window, _ = self.window(history)
+        window, may_slide = self.window(history)
+        start = tf.constant(0, tf.int32)
+        if may_slide:
+            # Padding that every row shares stays out of the cache: its slots would hold no
+            # context, and the window would slide, dropping real tokens, that much sooner.
+            # The prompt is rolled left; the padding rolled to its end lands in slots the
+            # next tokens overwrite, and the causal mask hides them until then.
+            start = tf.reduce_min(first_real)
+            prompt_ids = tf.roll(prompt_ids, -start, axis=1)
         if source:  # an encoder-decoder model: the encoder runs here, once per sequence
             encoder_token_ids, encoder_padding_mask = source
             cache = self.model.build_cache(batch_size, window, source={
@@ -189,23 +198,25 @@ class CachedDecoder:
                 "encoder_padding_mask": encoder_padding_mask})
         else:
             cache = self.model.build_cache(batch_size, window)
-        # (B, W): slots holding left padding are never attended to.
-        key_mask = tf.range(window)[None, :] >= first_real[:, None]
+        # (B, W): cache slot s holds history slot start + s; left padding is never attended to.
+        key_mask = (start + tf.range(window))[None, :] >= first_real[:, None]
         # (B, P): each row counts positions from its own first real token.
-        positions = tf.maximum(tf.range(prompt_length)[None, :] - first_real[:, None], 0)
+        positions = tf.maximum(
+            start + tf.range(prompt_length)[None, :] - first_real[:, None], 0)
         logits, cache = self.model.call_with_cache(
             prompt_ids, cache, 0, padding_mask=key_mask, position_ids=positions
         )
+        last = tf.gather(logits, prompt_length - 1 - start, axis=1)  # (B, V), last prompt token
         is_real = tf.range(prompt_length)[None, :] >= first_real[:, None]  # (B, P)
         return {
             "history": history,
             "first_real": first_real,
             "index": prompt_length,
-            "window_start": tf.constant(0, tf.int32),
+            "window_start": start,
             "step": tf.constant(0, tf.int32),
             "cache": cache,
-            "next_logits": tf.cast(logits[:, -1], tf.float32),  # (B, V)
-            "counts": self._token_counts(prompt_ids, is_real),  # (B, V)
+            "next_logits": tf.cast(last, tf.float32),  # (B, V)
+            "counts": self._token_counts(history[:, :prompt_length], is_real),  # (B, V)
             "done": tf.zeros([batch_size], tf.bool),
             "finish": tf.zeros([batch_size], tf.int32),
             "lengths": tf.zeros([batch_size], tf.int32),

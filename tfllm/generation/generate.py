@@ -12,6 +12,8 @@ Documented choices for awkward input:
 - A prompt longer than the model's context is cropped from the left to its last
   `max_cache_length` tokens; `Generation.cropped_tokens` says how many were dropped (the CLI
   prints a note).
+- Past the context the window slides for the whole batch at once, when its longest row needs
+  it; until then a row's continuation is the one it gets alone.
 - An empty prompt starts from the tokenizer's start id (`bos_id`).
 - `temperature=0` is greedy decoding, not an error. Beam search is deterministic and ignores
   temperature, top-k and top-p.
