@@ -37,8 +37,11 @@ from tfllm.export import load_model_dir
 from tfllm.experiments.training_run import run_training
 from tfllm.validation import check_positive_int
 
-# A smoke run's corpus keeps this many characters of each document (`LabRun.corpus`).
+# A smoke run's corpus keeps this many characters of each training document, and of each
+# held-out one (`LabRun.corpus`). Every arm scores the whole held-out text once or twice, and a
+# word-level arm's 20,000-way output makes that the larger part of its smoke run.
 SMOKE_CHARACTERS = 20_000
+SMOKE_HELD_OUT_CHARACTERS = 5_000
 
 
 def steps_for_tokens(tokens, batch_size, tokens_per_example, eval_interval):
@@ -175,14 +178,17 @@ class LabRun:
         return False if self.smoke else "auto"
 
     def corpus(self, spec="shakespeare"):
-        """The corpus `spec` (`tfllm.data.load_corpus`); in a smoke run each document is cut to
-        its first `SMOKE_CHARACTERS` characters, so that the final evaluation of every arm and
-        the lab's own scoring take seconds."""
+        """The corpus `spec` (`tfllm.data.load_corpus`); in a smoke run each training document
+        is cut to its first `SMOKE_CHARACTERS` characters and each held-out one to its first
+        `SMOKE_HELD_OUT_CHARACTERS`, so that the final evaluation of every arm and the lab's
+        own scoring take seconds."""
         corpus = load_corpus(spec)
         if not self.smoke:
             return corpus
-        return dataclasses.replace(corpus, **{split: [_cut(d) for d in corpus.documents(split)]
-                                              for split in SPLITS})
+        return dataclasses.replace(corpus, **{
+            split: [_cut(d, SMOKE_CHARACTERS if split == "train" else SMOKE_HELD_OUT_CHARACTERS)
+                    for d in corpus.documents(split)]
+            for split in SPLITS})
 
     def save_figure(self, filename, figure):
         """Writes a matplotlib `Figure` as a PNG in the folder (atomically); returns its name."""
@@ -241,8 +247,8 @@ def _same_config(saved, config):
         return False
 
 
-def _cut(document):
-    return dataclasses.replace(document, text=document.text[:SMOKE_CHARACTERS])
+def _cut(document, characters):
+    return dataclasses.replace(document, text=document.text[:characters])
 
 
 def _plain(metrics):
